@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Build the book: set up, execute every chapter (profile from INFOBOUNDS_PROFILE, default: full on
+# CUDA, quick otherwise) and render the HTML into _build/html.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+.venv/bin/jupyter-book build . --all --builder html "$@"
+echo "The book is in _build/html: open _build/html/index.html in a browser."

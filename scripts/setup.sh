@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Shared set-up of the two README commands: a venv with the package and its book/test extras, and
+# Fashion-MNIST on disk. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+VENV=${INFOBOUNDS_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV with $($PYTHON --version)"
+  "$PYTHON" -m venv "$VENV"
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+stamp="$VENV/.infobounds-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "[setup] installing infobounds with the book and test extras (torch==2.13.0, CPU build where available)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[book,test]'
+  touch "$stamp"
+fi
+
+# Fashion-MNIST: Debian's package when root on Debian, else a download when a network is there.
+if ! "$VENV/bin/python" - <<'PY' 2>/dev/null
+import os
+os.environ["INFOBOUNDS_OFFLINE"] = "1"
+from infobounds.data.idx import locate_idx_files
+locate_idx_files("fashion_mnist", "train"); locate_idx_files("fashion_mnist", "test")
+PY
+then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing Debian's dataset-fashion-mnist"
+    apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null; }
+  else
+    echo "[setup] downloading Fashion-MNIST into the user cache"
+    "$VENV/bin/python" -c "from infobounds.data import load; load('fashion_mnist', 'train'); load('fashion_mnist', 'test')" \
+      || { echo "[setup] Fashion-MNIST is missing: see the message above for how to get it." >&2; exit 1; }
+  fi
+fi

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every test: set up, unit tests, every chapter under nbval in the quick profile, and a strict
+# build of the site (warnings are errors, so broken references, maths or citations fail).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export INFOBOUNDS_PROFILE=quick     # the profile CI and readers' laptops run
+export INFOBOUNDS_OFFLINE=1         # nothing downloads in tests
+export OMP_WAIT_POLICY=PASSIVE      # no OpenMP spin-waiting on shared 2-core machines
+export INFOBOUNDS_RESULTS=${INFOBOUNDS_RESULTS:-$(mktemp -d)}  # chapters' records stay out of the tree
+
+start=$SECONDS
+echo "== unit tests and chapters (nbval, quick profile)"
+.venv/bin/python -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+  -p no:cacheprovider --durations=10
+echo "== strict build of the book"
+.venv/bin/jupyter-book build . --all --builder html -W -n --keep-going
+echo "== all tests passed in $((SECONDS - start)) s"

@@ -1,0 +1,49 @@
+"""Closed forms and estimators of information quantities, in nats.
+
+One estimator API: critic scores in, nats out (:func:`mi_lower_bound`), and one function that trains
+a critic on samples and returns an estimate (:func:`estimate_mi`).
+"""
+
+from infobounds.bounds.gaussian import (
+    gaussian_channel_mutual_information,
+    gaussian_entropy,
+    gaussian_mutual_information,
+    kl_diagonal_gaussians,
+    log_normal_density,
+    rho_for_mutual_information,
+)
+from infobounds.bounds.mi import (
+    CRITICS,
+    ESTIMATORS,
+    CriticMI,
+    MIEstimate,
+    dv_lower_bound,
+    estimate_mi,
+    evaluate_bound,
+    infonce_lower_bound,
+    js_lower_bound,
+    js_objective,
+    mi_lower_bound,
+    nwj_lower_bound,
+)
+
+__all__ = [
+    "CRITICS",
+    "ESTIMATORS",
+    "CriticMI",
+    "MIEstimate",
+    "dv_lower_bound",
+    "estimate_mi",
+    "evaluate_bound",
+    "gaussian_channel_mutual_information",
+    "gaussian_entropy",
+    "gaussian_mutual_information",
+    "infonce_lower_bound",
+    "js_lower_bound",
+    "js_objective",
+    "kl_diagonal_gaussians",
+    "log_normal_density",
+    "mi_lower_bound",
+    "nwj_lower_bound",
+    "rho_for_mutual_information",
+]

@@ -1,0 +1,149 @@
+"""One data API for the whole book: ``load(name, split)`` returns tensors, ``BatchStream`` iterates.
+
+Data sets
+---------
+``fashion_mnist``, ``mnist``
+    28x28 grey images in [0, 1] (float32) and integer labels. Looked up, in this order, in
+    ``$INFOBOUNDS_DATA``, ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist``
+    package), the user cache ``~/.cache/infobounds/<name>``; downloaded into the cache when a
+    network is there and ``INFOBOUNDS_OFFLINE`` is not set. Otherwise :class:`DataNotFoundError`
+    says where it looked and how to get the files.
+``digits``
+    scikit-learn's 1797 8x8 digits, scaled to [0, 1]; ships with scikit-learn.
+
+Synthetic sources (correlated Gaussians with known mutual information and friends) live in
+:mod:`infobounds.data.synthetic`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from infobounds.data.idx import DataNotFoundError, locate_idx_files, read_idx
+from infobounds.data.iterators import BatchStream, iterate_batches
+
+__all__ = [
+    "BatchStream",
+    "DataNotFoundError",
+    "LabelledImages",
+    "available",
+    "iterate_batches",
+    "load",
+]
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """Images ``x`` (N, C, H, W) float32 in [0, 1] and labels ``y`` (N,) int64."""
+
+    name: str
+    split: str
+    x: torch.Tensor
+    y: torch.Tensor
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def flat(self) -> torch.Tensor:
+        """The images as vectors, (N, C*H*W)."""
+        return self.x.reshape(len(self), -1)
+
+    def to(self, device: str | torch.device) -> "LabelledImages":
+        """The same data resident on ``device`` (the full profile keeps data on the GPU)."""
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
+    def subset(self, n: int | None, seed: int = 0) -> "LabelledImages":
+        """A random subset of ``n`` examples (all of them when ``n`` is None or too large).
+
+        The subset is stratified by nothing and seeded, so the same ``(n, seed)`` gives the same
+        examples on every machine.
+        """
+        if n is None or n >= len(self):
+            return self
+        if n <= 0:
+            raise ValueError(f"subset size must be positive, got {n}")
+        gen = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(self), generator=gen)[:n].sort().values
+        return replace(self, x=self.x[idx], y=self.y[idx])
+
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+DIGIT_CLASSES = tuple(str(k) for k in range(10))
+
+
+def _load_idx_images(name: str, split: str, classes: tuple[str, ...]) -> LabelledImages:
+    images_path, labels_path = locate_idx_files(name, split)
+    images = torch.from_numpy(read_idx(images_path))
+    labels = torch.from_numpy(read_idx(labels_path)).long()
+    x = images.unsqueeze(1).float().div_(255.0)  # (N, 1, 28, 28)
+    return LabelledImages(name=name, split=split, x=x, y=labels, classes=classes)
+
+
+def _load_digits(split: str) -> LabelledImages:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.images).float().div_(16.0).unsqueeze(1)  # (1797, 1, 8, 8)
+    y = torch.from_numpy(bunch.target).long()
+    # A fixed, seeded 80/20 split: scikit-learn ships no test split.
+    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    cut = int(0.8 * len(y))
+    idx = perm[:cut] if split == "train" else perm[cut:]
+    idx = idx.sort().values
+    return LabelledImages(name="digits", split=split, x=x[idx], y=y[idx], classes=DIGIT_CLASSES)
+
+
+_LOADERS = {
+    "fashion_mnist": lambda split: _load_idx_images("fashion_mnist", split, FASHION_CLASSES),
+    "mnist": lambda split: _load_idx_images("mnist", split, DIGIT_CLASSES),
+    "digits": _load_digits,
+}
+
+
+def available() -> tuple[str, ...]:
+    """Names :func:`load` accepts."""
+    return tuple(_LOADERS)
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> LabelledImages:
+    """Load a labelled image data set as tensors.
+
+    Parameters
+    ----------
+    name : one of :func:`available` (``fashion_mnist``, ``mnist``, ``digits``).
+    split : ``"train"`` or ``"test"``.
+    n : keep a seeded random subset of this many examples (the quick profile's sizes).
+    seed : seed of that subset.
+    device : move the tensors there (the full profile keeps data resident on the GPU).
+
+    Raises
+    ------
+    ValueError
+        for an unknown name or split.
+    DataNotFoundError
+        when the files are not on this machine and cannot be downloaded; the message says where
+        it looked and how to get them.
+    """
+    key = name.lower().replace("-", "_")
+    if key not in _LOADERS:
+        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(available())}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    data = _LOADERS[key](split).subset(n, seed=seed)
+    return data.to(device) if device is not None else data

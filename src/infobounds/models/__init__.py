@@ -1,0 +1,13 @@
+"""One module per method; each holds its config dataclass, its model and its named loss terms.
+
+Nothing here imports :mod:`infobounds.training`: models only describe their players, update schedule
+and loss terms (:mod:`infobounds.models.base`).
+"""
+
+from infobounds.models.base import LossTerms, Player, Trainable, Update
+
+MODELS = {
+    "vib": "infobounds.models.vib:VIB",
+}
+
+__all__ = ["LossTerms", "MODELS", "Player", "Trainable", "Update"]

@@ -1,0 +1,125 @@
+"""What every model gives the training loop: named loss terms, players and an update schedule.
+
+A model is an ``nn.Module`` that says
+
+* its **players**: parameter groups, each with its own optimiser settings (a VAE has one, ``main``;
+  a GAN has ``generator`` and ``critic``);
+* its **update schedule**: per training step, an ordered list of ``Update(player, loss, repeats)``.
+  A WGAN-GP's is ``[Update("critic", critic_loss, 5), Update("generator", generator_loss)]``;
+* for each loss function, a :class:`LossTerms`: the equation's terms by name, their weights, and
+  metrics that are logged but not optimised.
+
+The loop (:func:`infobounds.training.fit`) knows nothing else about a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+
+@dataclass
+class LossTerms:
+    """Named terms of an objective.
+
+    ``total = sum(weights.get(name, 1) * terms[name])`` is what the player minimises. Terms keep
+    their raw values (a VIB's ``kl`` in nats, not ``beta * kl``), so what is logged is what the
+    chapter plots.
+    """
+
+    terms: dict[str, torch.Tensor]
+    weights: Mapping[str, float] = field(default_factory=dict)
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.terms:
+            raise ValueError("a loss needs at least one term")
+        unknown = set(self.weights) - set(self.terms)
+        if unknown:
+            raise ValueError(f"weights name terms that do not exist: {sorted(unknown)}")
+
+    @property
+    def total(self) -> torch.Tensor:
+        return sum(self.weights.get(name, 1.0) * value for name, value in self.terms.items())
+
+
+@dataclass(frozen=True)
+class Player:
+    """A parameter group with its optimiser (Adam) settings and optional step decay of the rate."""
+
+    name: str
+    parameters: Sequence[nn.Parameter]
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    lr_decay: float = 1.0  # multiply the learning rate by this ...
+    lr_decay_every: int = 0  # ... every this many optimiser steps (0: never)
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"player {self.name!r}: learning rate must be positive, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"player {self.name!r}: lr_decay must lie in (0, 1], got {self.lr_decay}")
+
+
+@dataclass(frozen=True)
+class Update:
+    """One entry of an update schedule: minimise ``loss(batch)`` over ``player``, ``repeats`` times,
+    each time on a fresh batch."""
+
+    player: str
+    loss: Callable[[tuple[torch.Tensor, ...]], LossTerms]
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {self.repeats}")
+
+
+class Trainable(nn.Module):
+    """Base class of every model in :mod:`infobounds.models`.
+
+    Subclasses implement :meth:`loss` (one player) or override :meth:`players` and :meth:`schedule`
+    (several players).
+    """
+
+    lr: float = 1e-3
+
+    def loss(self, batch: tuple[torch.Tensor, ...]) -> LossTerms:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def players(self) -> list[Player]:
+        return [Player("main", list(self.parameters()), lr=self.lr)]
+
+    def schedule(self) -> list[Update]:
+        return [Update("main", self.loss)]
+
+    # Models whose forward pass is not safe in bf16 (log-sum-exp heavy critics) return False.
+    autocast_safe: bool = True
+
+
+def parameters_of(*modules: nn.Module) -> list[nn.Parameter]:
+    """All parameters of ``modules``, each once (for building a player from several blocks)."""
+    seen: dict[int, nn.Parameter] = {}
+    for m in modules:
+        for p in m.parameters():
+            seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
+def check_batch(x: torch.Tensor, expected_ndim: int, name: str = "x", feature_dim: int | None = None,
+                where: str = "") -> None:
+    """Raise a clear ``ValueError`` for a tensor of the wrong rank or feature size."""
+    prefix = f"{where}: " if where else ""
+    if x.ndim != expected_ndim:
+        raise ValueError(f"{prefix}{name} must have {expected_ndim} dimensions, got shape {tuple(x.shape)}")
+    if feature_dim is not None and x.shape[-1] != feature_dim:
+        raise ValueError(f"{prefix}{name} must have {feature_dim} features in its last dimension, "
+                         f"got shape {tuple(x.shape)}")
+
+
+def iter_names(players: Iterable[Player]) -> list[str]:
+    return [p.name for p in players]

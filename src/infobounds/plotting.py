@@ -1,0 +1,117 @@
+"""The book's figure style and the figures that recur across chapters.
+
+Every chapter calls :func:`set_theme` once; figures carry labelled axes with units (nats, %).
+This module imports no model.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+
+def set_theme() -> None:
+    """Seaborn's ``whitegrid`` theme at notebook scale with the colour-blind palette."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.figsize": (7.0, 4.0),
+                         "axes.titleweight": "bold"})
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average (same length; the first values average what is there)."""
+    values = np.asarray(values, dtype=float)
+    if window <= 1:
+        return values
+    cumsum = np.cumsum(np.insert(values, 0, 0.0))
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        lo = max(0, i + 1 - window)
+        out[i] = (cumsum[i + 1] - cumsum[lo]) / (i + 1 - lo)
+    return out
+
+
+def plot_mi_traces(traces: Mapping[str, np.ndarray], truth: np.ndarray, *, log_k: float | None = None,
+                   window: int = 50, ax=None):
+    """Per-step MI estimates (faint) with their moving average (bold) against the true MI.
+
+    ``traces`` maps an estimator's name to its per-step values; ``truth`` is the true MI per step.
+    ``log_k`` draws the log K ceiling of InfoNCE.
+    """
+    names = list(traces)
+    if ax is None:
+        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), sharey=True, squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(ax)
+    palette = sns.color_palette("colorblind", len(names))
+    steps = np.arange(1, len(truth) + 1)
+    for a, name, color in zip(axes, names, palette):
+        values = np.asarray(traces[name])
+        a.plot(steps, values, color=color, alpha=0.25, lw=0.6)
+        a.plot(steps, moving_average(values, window), color=color, lw=1.8, label=name)
+        a.plot(steps, truth, color="black", lw=1.2, ls="--", label="true MI")
+        if log_k is not None:
+            a.axhline(log_k, color="grey", lw=1.0, ls=":", label="log K")
+        a.set_title(name)
+        a.set_xlabel("training step")
+    axes[0].set_ylabel("estimate (nats)")
+    axes[0].legend(loc="upper left", fontsize="small")
+    return axes
+
+
+def plot_sweep(x: Sequence[float], series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str,
+               logx: bool = True, ax=None, marker: str = "o"):
+    """One line per series against a swept hyper-parameter (beta sweeps)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, ys in series.items():
+        ax.plot(x, ys, marker=marker, label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if len(series) > 1:
+        ax.legend()
+    return ax
+
+
+def plot_information_plane(i_zx: Sequence[float], i_zy: Sequence[float], labels: Sequence[str], *,
+                           h_y: float | None = None, ax=None, xlabel: str = "rate, upper bound on I(Z;X) (nats)",
+                           ylabel: str = "H(Y) - CE, lower bound on I(Z;Y) (nats)"):
+    """The information plane: one point per model, annotated (for a beta sweep, by beta)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.plot(i_zx, i_zy, "-", color="grey", lw=1, zorder=1)
+    ax.scatter(i_zx, i_zy, c=sns.color_palette("viridis", len(i_zx)), s=60, zorder=2)
+    for x, y, label in zip(i_zx, i_zy, labels):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, -12), fontsize="small")
+    if h_y is not None:
+        ax.axhline(h_y, color="black", ls="--", lw=1, label="H(Y)")
+        ax.legend(loc="lower right")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def image_grid(images, nrow: int = 8, ax=None, title: str | None = None):
+    """Show (N, 1, H, W) or (N, H, W) images in [0, 1] as a grid."""
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[:, 0]
+    n, h, w = images.shape
+    ncol = int(np.ceil(n / nrow))
+    grid = np.ones((ncol * (h + 1) - 1, nrow * (w + 1) - 1))
+    for k in range(n):
+        r, c = divmod(k, nrow)
+        grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = images[k]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(nrow * 0.6, ncol * 0.6))
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,236 @@
+"""The one training loop of the book.
+
+``fit`` drives any :class:`~infobounds.models.base.Trainable` through its update schedule. Per step,
+for each ``Update(player, loss, repeats)`` it draws a fresh batch, evaluates the named loss terms,
+backpropagates their weighted sum into that player's parameters only, and steps that player's
+optimiser. It logs every term, shows them on a tqdm bar, stops on a NaN/inf naming the step and the
+term, checkpoints atomically, and resumes so that a resumed CPU run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from tqdm.auto import tqdm as _tqdm_auto
+from tqdm.std import tqdm as _tqdm_text
+
+from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.training.checkpoint import load_checkpoint, save_checkpoint
+from infobounds.training.history import History
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite; the message names the step, player and term."""
+
+
+@dataclass
+class FitResult:
+    model: Trainable
+    history: History
+    steps: int
+
+
+def _make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
+    names = [p.name for p in players]
+    if len(set(names)) != len(names):
+        raise ValueError(f"player names must be unique, got {names}")
+    optimizers = {}
+    for p in players:
+        params = [q for q in p.parameters if q.requires_grad]
+        if not params:
+            raise ValueError(f"player {p.name!r} has no trainable parameters")
+        optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay)
+    return optimizers
+
+
+def _make_schedulers(players: list[Player], optimizers: dict) -> dict:
+    return {
+        p.name: torch.optim.lr_scheduler.StepLR(optimizers[p.name], step_size=p.lr_decay_every, gamma=p.lr_decay)
+        for p in players
+        if p.lr_decay_every > 0 and p.lr_decay < 1
+    }
+
+
+def _progress_bar(total: int, initial: int, enabled: bool, desc: str):
+    if not enabled or os.environ.get("INFOBOUNDS_PROGRESS", "1") == "0":
+        return None
+    # A text bar in notebooks too: widget bars need a live kernel and vanish from the built book.
+    bar_cls = _tqdm_text if "ipykernel" in sys.modules else _tqdm_auto
+    return bar_cls(total=total, initial=initial, desc=desc, mininterval=1.0, ncols=110,
+                   file=sys.stderr, leave=True)
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def fit(
+    model: Trainable,
+    data: Iterator,
+    *,
+    steps: int,
+    seed: int | None = 0,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    stop_after: int | None = None,
+    autocast=None,
+    progress: bool = True,
+    desc: str | None = None,
+    log_every: int = 1,
+) -> FitResult:
+    """Train ``model`` for ``steps`` steps of its update schedule.
+
+    Parameters
+    ----------
+    model : a :class:`~infobounds.models.base.Trainable`.
+    data : a stream of batches with ``state_dict``/``load_state_dict`` (a
+        :class:`~infobounds.data.BatchStream` or a synthetic stream); each ``Update`` repeat draws
+        one batch from it.
+    steps : total number of schedule steps of the run.
+    seed : seeds torch's global generator (used for reparameterisation noise) at the start of a
+        fresh run; a resumed run restores the generator state from the checkpoint instead.
+    checkpoint : path of the checkpoint file; written every ``checkpoint_every`` steps and at the
+        end, atomically.
+    resume : continue from ``checkpoint`` if it exists.
+    stop_after : stop (with a checkpoint) after this step, as an interruption would; for tests and
+        for splitting long runs.
+    autocast : a context manager factory (``profile.autocast``) used around the loss; None for none.
+    log_every : record the terms in the history every this many steps (1 keeps every step).
+
+    Returns
+    -------
+    FitResult with the model, its :class:`History` and the number of steps done.
+    """
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    if checkpoint_every < 0 or log_every < 1:
+        raise ValueError("checkpoint_every must be >= 0 and log_every >= 1")
+    if (checkpoint_every or resume or stop_after) and checkpoint is None:
+        raise ValueError("checkpoint_every, resume and stop_after need a checkpoint path")
+    if not (hasattr(data, "state_dict") and hasattr(data, "load_state_dict")):
+        raise TypeError(
+            "data must be a resumable stream (infobounds.data.BatchStream or a synthetic stream), "
+            f"got {type(data).__name__}"
+        )
+
+    players = model.players()
+    schedule: list[Update] = model.schedule()
+    optimizers = _make_optimizers(players)
+    schedulers = _make_schedulers(players, optimizers)
+    unknown = {u.player for u in schedule} - set(optimizers)
+    if unknown:
+        raise ValueError(f"schedule names unknown players {sorted(unknown)}; players: {sorted(optimizers)}")
+
+    history = History()
+    start = 0
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        state = load_checkpoint(checkpoint)
+        model.load_state_dict(state["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, sch in schedulers.items():
+            sch.load_state_dict(state["schedulers"][name])
+        data.load_state_dict(state["data"])
+        _set_rng_state(state["rng"])
+        history = History.from_state(state["history"])
+        start = int(state["step"])
+    elif seed is not None:
+        torch.manual_seed(seed)
+
+    def write_checkpoint(step: int) -> None:
+        save_checkpoint(
+            {
+                "step": step,
+                "model": model.state_dict(),
+                "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+                "schedulers": {n: s.state_dict() for n, s in schedulers.items()},
+                "data": data.state_dict(),
+                "rng": _rng_state(),
+                "history": history.state_dict(),
+            },
+            checkpoint,
+        )
+
+    end = steps if stop_after is None else min(steps, stop_after)
+    bar = _progress_bar(steps, start, progress, desc or type(model).__name__)
+    model.train()
+    step = start
+    try:
+        for step in range(start + 1, end + 1):
+            row: dict[str, float] = {}
+            for update in schedule:
+                opt = optimizers[update.player]
+                for _ in range(update.repeats):
+                    batch = next(data)
+                    # Every player's gradients are cleared: a generator loss must not leave
+                    # gradients in the critic that the critic's next step would apply.
+                    for o in optimizers.values():
+                        o.zero_grad(set_to_none=True)
+                    ctx = autocast() if autocast is not None and model.autocast_safe else None
+                    if ctx is None:
+                        out = update.loss(batch)
+                    else:
+                        with ctx:
+                            out = update.loss(batch)
+                    if not isinstance(out, LossTerms):
+                        raise TypeError(f"loss of player {update.player!r} must return LossTerms, "
+                                        f"got {type(out).__name__}")
+                    total = out.total
+                    _check_finite(step, update.player, out, total)
+                    total.backward()
+                    opt.step()
+                    if update.player in schedulers:
+                        schedulers[update.player].step()
+                row[f"{update.player}/total"] = float(total.detach())
+                for name, value in {**out.terms, **out.metrics}.items():
+                    row[f"{update.player}/{name}"] = float(value.detach())
+            if step % log_every == 0 or step == end:
+                history.append({"step": float(step), **row})
+            if bar is not None:
+                bar.update(1)
+                if step % 25 == 0 or step == end:
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()}, refresh=False)
+            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
+                write_checkpoint(step)
+    finally:
+        if bar is not None:
+            bar.close()
+    if checkpoint is not None:
+        write_checkpoint(end)
+    model.eval()
+    return FitResult(model=model, history=history, steps=end)
+
+
+def _check_finite(step: int, player: str, out: LossTerms, total: torch.Tensor) -> None:
+    if torch.isfinite(total):
+        return
+    for name, value in out.terms.items():
+        if not torch.isfinite(value).all():
+            raise NonFiniteLossError(
+                f"step {step}, player {player!r}: loss term {name!r} is {float(value.detach())} "
+                "(lower the learning rate, check the inputs for NaN, or clip the log-variance)"
+            )
+    raise NonFiniteLossError(f"step {step}, player {player!r}: the weighted total is {float(total.detach())}")
+
+
+def steps_for_epochs(epochs: float, n_examples: int, batch_size: int) -> int:
+    """Number of single-update steps that make ``epochs`` passes over ``n_examples``."""
+    if epochs <= 0:
+        raise ValueError(f"epochs must be positive, got {epochs}")
+    return max(1, math.ceil(epochs * (n_examples // batch_size)))
