@@ -47,3 +47,28 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -
         return mu + std * torch.randn_like(std)
     eps = torch.randn((n_samples, *mu.shape), dtype=mu.dtype, device=mu.device)
     return mu + std * eps
+
+
+def conv_encoder(in_channels: int, channels: Sequence[int] = (32, 64)) -> nn.Sequential:
+    """Stride-2 4x4 convolutions ``(B, C, H, W) -> (B, channels[-1], H / 2^n, W / 2^n)`` with ReLUs,
+    the small conv body of the book's image VAEs (``n = len(channels)``; H and W must divide by 2^n)."""
+    if in_channels <= 0 or not channels or any(c <= 0 for c in channels):
+        raise ValueError(f"channel counts must be positive, got in={in_channels}, channels={list(channels)}")
+    layers: list[nn.Module] = []
+    for a, b in zip([in_channels, *channels[:-1]], channels):
+        layers += [nn.Conv2d(a, b, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(out_channels: int, channels: Sequence[int] = (32, 64)) -> nn.Sequential:
+    """The mirror of :func:`conv_encoder`: transposed convolutions that double H and W per layer,
+    ``(B, channels[-1], h, w) -> (B, out_channels, h 2^n, w 2^n)``, ReLUs between, linear output."""
+    if out_channels <= 0 or not channels or any(c <= 0 for c in channels):
+        raise ValueError(f"channel counts must be positive, got out={out_channels}, channels={list(channels)}")
+    widths = [*reversed(channels), out_channels]
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.ConvTranspose2d(a, b, kernel_size=4, stride=2, padding=1))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)

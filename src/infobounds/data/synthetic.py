@@ -44,6 +44,8 @@ class GaussianPairStream:
     steps_per_level : batches drawn at each level before moving to the next (the last level lasts
         forever).
     seed : seed of the stream's own generator.
+    device : where the batches go (samples are drawn on the CPU, so a seed gives the same numbers on
+        every device).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class GaussianPairStream:
         mi_levels: Sequence[float],
         steps_per_level: int,
         seed: int = 0,
+        device: str | torch.device = "cpu",
     ):
         if not mi_levels:
             raise ValueError("need at least one MI level")
@@ -65,6 +68,7 @@ class GaussianPairStream:
         self.steps_per_level = steps_per_level
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
+        self.device = torch.device(device)
 
     def level(self, step: int | None = None) -> int:
         step = self.step if step is None else step
@@ -81,7 +85,8 @@ class GaussianPairStream:
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         rho = self.rhos[self.level()]
         self.step += 1
-        return correlated_gaussians(self.batch_size, self.dim, rho, self.generator)
+        x, y = correlated_gaussians(self.batch_size, self.dim, rho, self.generator)
+        return x.to(self.device), y.to(self.device)
 
     def state_dict(self) -> dict:
         return {"step": self.step, "generator_state": self.generator.get_state()}
