@@ -72,10 +72,13 @@ class ExplodingModel(Trainable):
         return LossTerms(terms={"distortion": (self.w ** 2).sum(), "rate": self.w.sum() * 0 + bad})
 
 
-def test_nan_guard_names_step_and_term():
+@pytest.mark.parametrize("sync_every", [1, 5])
+def test_nan_guard_names_step_and_term(sync_every):
+    # With deferred host reads (as on a GPU) the error still names the step where the NaN appeared.
     x, y = toy_data()
     with pytest.raises(NonFiniteLossError, match=r"step 4, player 'main': loss term 'rate'"):
-        fit(ExplodingModel(bad_step=4), BatchStream(x, y, batch_size=32), steps=10, progress=False)
+        fit(ExplodingModel(bad_step=4), BatchStream(x, y, batch_size=32), steps=10, progress=False,
+            sync_every=sync_every)
 
 
 class TwoPlayers(Trainable):

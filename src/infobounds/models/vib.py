@@ -110,8 +110,10 @@ class VIB(Trainable):
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, n_samples: int = 12, batch_size: int = 2000) -> dict:
-        """Test metrics in nats: accuracy, cross-entropy of the predictive, rate (KL), and the
-        information-plane coordinates: ``rate`` >= I(Z;X) and ``i_zy_lower`` = H(Y) - ce <= I(Z;Y)."""
+        """Test metrics in nats: accuracy, ``ce`` of the ``n_samples``-draw predictive, ``rate`` (the KL
+        term), and the information-plane coordinates ``rate`` >= I(Z;X) and
+        ``i_zy_lower`` = H(Y) - E[-log q(y|z)] <= I(Z;Y), the latter with one draw of z as in the
+        objective (not H(Y) - ce)."""
         was_training = self.training
         self.eval()
         correct, ce_sum, kl_sum, ce_z_sum = 0.0, 0.0, 0.0, 0.0

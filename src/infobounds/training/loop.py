@@ -93,6 +93,7 @@ def fit(
     progress: bool = True,
     desc: str | None = None,
     log_every: int = 1,
+    sync_every: int | None = None,
 ) -> FitResult:
     """Train ``model`` for ``steps`` steps of its update schedule.
 
@@ -112,6 +113,9 @@ def fit(
         for splitting long runs.
     autocast : a context manager factory (``profile.autocast``) used around the loss; None for none.
     log_every : record the terms in the history every this many steps (1 keeps every step).
+    sync_every : read the losses on the host (and check them for NaN/inf) every this many steps;
+        default 1 on CPU and 50 on a GPU, where each read waits for the device. A NaN is still
+        reported with the exact step at which it first appeared.
 
     Returns
     -------
@@ -168,12 +172,31 @@ def fit(
         )
 
     end = steps if stop_after is None else min(steps, stop_after)
+    if sync_every is None:
+        # Reading a loss on the host waits for the GPU; on CPU it is free.
+        sync_every = 1 if next(model.parameters()).device.type == "cpu" else 50
     bar = _progress_bar(steps, start, progress, desc or type(model).__name__)
+    pending: list[tuple[int, dict[str, torch.Tensor]]] = []
+
+    def flush() -> None:
+        """Move the pending per-step values to the host, check them, and log them."""
+        if not pending:
+            return
+        keys = [list(row) for _, row in pending]
+        values = torch.stack([torch.stack(list(row.values())).float() for _, row in pending]).cpu()
+        for (step_k, _), names, vals in zip(pending, keys, values.tolist()):
+            row = dict(zip(names, vals))
+            _check_finite(step_k, row)
+            if step_k % log_every == 0 or step_k == end:
+                history.append({"step": float(step_k), **row})
+        if bar is not None:
+            bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()}, refresh=False)
+        pending.clear()
+
     model.train()
-    step = start
     try:
         for step in range(start + 1, end + 1):
-            row: dict[str, float] = {}
+            row: dict[str, torch.Tensor] = {}
             for update in schedule:
                 opt = optimizers[update.player]
                 for _ in range(update.repeats):
@@ -192,21 +215,22 @@ def fit(
                         raise TypeError(f"loss of player {update.player!r} must return LossTerms, "
                                         f"got {type(out).__name__}")
                     total = out.total
-                    _check_finite(step, update.player, out, total)
                     total.backward()
                     opt.step()
                     if update.player in schedulers:
                         schedulers[update.player].step()
-                row[f"{update.player}/total"] = float(total.detach())
-                for name, value in {**out.terms, **out.metrics}.items():
-                    row[f"{update.player}/{name}"] = float(value.detach())
-            if step % log_every == 0 or step == end:
-                history.append({"step": float(step), **row})
+                for name, value in out.terms.items():
+                    row[f"{update.player}/{name}"] = value.detach()
+                row[f"{update.player}/total"] = total.detach()
+                for name, value in out.metrics.items():
+                    row[f"{update.player}/{name}"] = value.detach()
+            pending.append((step, row))
+            checkpoint_due = checkpoint is not None and checkpoint_every and step % checkpoint_every == 0
+            if len(pending) >= sync_every or step == end or checkpoint_due:
+                flush()
             if bar is not None:
                 bar.update(1)
-                if step % 25 == 0 or step == end:
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()}, refresh=False)
-            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
+            if checkpoint_due:
                 write_checkpoint(step)
     finally:
         if bar is not None:
@@ -217,16 +241,16 @@ def fit(
     return FitResult(model=model, history=history, steps=end)
 
 
-def _check_finite(step: int, player: str, out: LossTerms, total: torch.Tensor) -> None:
-    if torch.isfinite(total):
-        return
-    for name, value in out.terms.items():
-        if not torch.isfinite(value).all():
+def _check_finite(step: int, row: dict[str, float]) -> None:
+    """Raise :class:`NonFiniteLossError` naming the first non-finite term of a step's values."""
+    for key, value in row.items():
+        if not math.isfinite(value):
+            player, term = key.split("/", 1)
+            what = "the weighted total" if term == "total" else f"loss term {term!r}"
             raise NonFiniteLossError(
-                f"step {step}, player {player!r}: loss term {name!r} is {float(value.detach())} "
+                f"step {step}, player {player!r}: {what} is {value} "
                 "(lower the learning rate, check the inputs for NaN, or clip the log-variance)"
             )
-    raise NonFiniteLossError(f"step {step}, player {player!r}: the weighted total is {float(total.detach())}")
 
 
 def steps_for_epochs(epochs: float, n_examples: int, batch_size: int) -> int:
