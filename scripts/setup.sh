@@ -20,6 +20,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# MathJax served from the built site itself, so maths renders offline.
+[ -f _static/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py
+
 # Fashion-MNIST: Debian's package when root on Debian, else a download when a network is there.
 if ! "$VENV/bin/python" - <<'PY' 2>/dev/null
 import os
