@@ -152,3 +152,25 @@ def test_bad_arguments_raise(tmp_path):
         fit(model, [(x, y)], steps=5)
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_player_can_bring_its_own_optimizer():
+    x, y = toy_data()
+
+    class SGDModel(Trainable):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(10))
+
+        def loss(self, batch):
+            return LossTerms(terms={"distortion": (batch[0] @ self.w).pow(2).mean()})
+
+        def players(self):
+            return [Player("main", [self.w], lr=0.01, optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))]
+
+    model = SGDModel()
+    batch = next(BatchStream(x, y, batch_size=32, seed=0))
+    grad = torch.autograd.grad(model.loss(batch).total, model.w)[0]
+    fit(model, BatchStream(x, y, batch_size=32, seed=0), steps=1, progress=False)
+    # One plain SGD step: w <- w - lr * grad (Adam's first step would move every weight by ~lr).
+    torch.testing.assert_close(model.w.detach(), torch.ones(10) - 0.01 * grad)

@@ -57,6 +57,9 @@ class Player:
     weight_decay: float = 0.0
     lr_decay: float = 1.0  # multiply the learning rate by this ...
     lr_decay_every: int = 0  # ... every this many optimiser steps (0: never)
+    # Build another optimiser than Adam from (parameters, lr), e.g. infobounds.optim.CayleyAdam for
+    # parameters constrained to a manifold; None means Adam with the settings above.
+    optimizer: Callable[[list[nn.Parameter], float], torch.optim.Optimizer] | None = None
 
     def __post_init__(self) -> None:
         if self.lr <= 0:

@@ -45,7 +45,10 @@ def _make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
         params = [q for q in p.parameters if q.requires_grad]
         if not params:
             raise ValueError(f"player {p.name!r} has no trainable parameters")
-        optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay)
+        if p.optimizer is not None:
+            optimizers[p.name] = p.optimizer(params, p.lr)
+        else:
+            optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay)
     return optimizers
 
 
