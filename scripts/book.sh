@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 .venv/bin/jupyter-book build . --all --builder html "$@"
+echo "== checking the built site in a browser (headless Chromium)"
+.venv/bin/python -m pytest tests/site --site _build/html --screenshots _build/screenshots -p no:cacheprovider -q
 echo "The book is in _build/html: open _build/html/index.html in a browser."

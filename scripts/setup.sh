@@ -41,3 +41,15 @@ then
       || { echo "[setup] Fashion-MNIST is missing: see the message above for how to get it." >&2; exit 1; }
   fi
 fi
+
+# The site test drives Debian's Chromium with its chromedriver (a test tool's own browser download
+# does not work offline).
+if ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing Debian's chromium and chromium-driver for the site test"
+    apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+  else
+    echo "[setup] note: chromium and chromium-driver are missing; the site test will fail until they are installed" >&2
+  fi
+fi

@@ -21,4 +21,7 @@ echo "== unit tests and chapters (nbval, quick profile)"
 echo "== strict build of the site from the executed chapters"
 .venv/bin/python scripts/stage_executed_book.py "$stage"
 .venv/bin/jupyter-book build "$stage" --builder html -W -n --keep-going
+echo "== the site in a browser (headless Chromium): maths, theorems, figures, links"
+.venv/bin/python -m pytest tests/site --site "$stage/_build/html" --screenshots "$stage/_build/screenshots" \
+  -p no:cacheprovider -q
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"

@@ -1,0 +1,67 @@
+"""The browser test of the built site runs only when given a site: ``pytest tests/site --site DIR``.
+
+The README's test command builds the site and then runs it; the unit-test run skips this folder.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--site", default=None, help="folder of a built site (…/_build/html) to test in Chromium")
+    parser.addoption("--screenshots", default=None, help="where to save a screenshot of each page")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--site"):
+        return
+    skip = pytest.mark.skip(reason="needs --site DIR (the test command passes the site it built)")
+    for item in items:
+        if "tests/site" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def site(request) -> Path:
+    path = Path(request.config.getoption("--site")).resolve()
+    if not (path / "index.html").is_file():
+        pytest.fail(f"{path} holds no built site (no index.html)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request, site) -> Path:
+    path = Path(request.config.getoption("--screenshots") or site.parent / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by its chromedriver; closed (with its processes) at the end."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail("the browser test needs Debian's chromium and chromium-driver "
+                    "(scripts/setup.sh installs them when run as root; else: apt-get install chromium chromium-driver)")
+    profile_dir = tempfile.mkdtemp(prefix="infobounds-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile_dir}", "--window-size=1280,1000"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_script_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile_dir, ignore_errors=True)

@@ -1,0 +1,81 @@
+"""Every chapter page of the built site, as a reader's browser shows it.
+
+Checks: maths rendered by MathJax with no error nodes; theorem and proof blocks present; no Python
+traceback or error output; no broken internal link; every figure of an executed page loaded with a
+non-zero size. A full-page screenshot of each page is saved for the record.
+"""
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[2] / "chapters").glob("[0-9][0-9]_*.md"))
+
+
+def wait_for_mathjax(browser):
+    # MathJax 3 typesets asynchronously; its startup promise resolves when the page is done.
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "if (!window.MathJax || !MathJax.startup) { done('no MathJax'); return; }"
+        "MathJax.startup.promise.then(() => done('ok')).catch(e => done('error: ' + e));"
+    )
+
+
+@pytest.mark.parametrize("chapter", [c.stem for c in CHAPTERS])
+def test_chapter_page(chapter, site, browser, screenshot_dir):
+    page = site / "chapters" / f"{chapter}.html"
+    assert page.is_file(), f"{chapter} was not rendered"
+    browser.get(page.as_uri())
+    assert wait_for_mathjax(browser) == "ok", "MathJax did not load (is _static/mathjax in the site?)"
+
+    n_math = browser.execute_script("return document.querySelectorAll('mjx-container').length")
+    n_errors = browser.execute_script("return document.querySelectorAll('mjx-merror, .MathJax_Error').length")
+    assert n_math > 20, f"only {n_math} formulas rendered"
+    assert n_errors == 0, f"{n_errors} MathJax error nodes"
+
+    n_theorems = browser.execute_script("return document.querySelectorAll('div.proof.theorem').length")
+    n_proofs = browser.execute_script(
+        "return [...document.querySelectorAll('div.proof')].filter(d => d.classList.length === 2).length")
+    assert n_theorems >= 1 and n_proofs >= 1, f"{n_theorems} theorems, {n_proofs} proofs"
+
+    text = browser.execute_script("return document.body.innerText")
+    assert "Traceback (most recent call last)" not in text
+    n_error_outputs = browser.execute_script("return document.querySelectorAll('.output.traceback, .cell_output .error').length")
+    assert n_error_outputs == 0
+
+    figures = browser.execute_script(
+        "return [...document.querySelectorAll('.cell_output img')].map(i => [i.src, i.complete, i.naturalWidth, i.naturalHeight])")
+    assert figures, "an executed chapter shows at least one figure"
+    broken = [src for src, complete, w, h in figures if not (complete and w > 0 and h > 0)]
+    assert not broken, f"figures that did not load: {broken}"
+
+    hrefs = browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+    ids = set(browser.execute_script("return [...document.querySelectorAll('[id]')].map(e => e.id)"))
+    dead = []
+    for href in hrefs:
+        parts = urlsplit(href)
+        if parts.scheme or href.startswith("mailto:"):
+            continue
+        if not parts.path:
+            if parts.fragment and unquote(parts.fragment) not in ids:
+                dead.append(href)
+            continue
+        if not (page.parent / unquote(parts.path)).resolve().exists():
+            dead.append(href)
+    assert not dead, f"broken internal links: {dead}"
+
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(int(height), 30000))
+    browser.save_screenshot(str(screenshot_dir / f"{chapter}.png"))
+    browser.set_window_size(1280, 1000)
+
+
+def test_front_matter_pages(site, browser):
+    for name in ["book/intro.html", "book/notation.html", "book/bibliography.html"]:
+        browser.get((site / name).as_uri())
+        assert wait_for_mathjax(browser) == "ok"
+        text = browser.execute_script("return document.body.innerText")
+        assert "Traceback" not in text
+    n_refs = browser.execute_script("return document.querySelectorAll('.citation, dl.citation > dt, div.citation').length")
+    assert n_refs >= 10, f"the bibliography lists only {n_refs} references"
