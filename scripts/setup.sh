@@ -20,6 +20,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The scoreboard page is generated from results/ (never written by hand).
+"$VENV/bin/python" -m infobounds scoreboard >/dev/null
+
 # MathJax served from the built site itself, so maths renders offline.
 [ -f _static/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py
 

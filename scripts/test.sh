@@ -8,10 +8,10 @@ bash scripts/setup.sh
 export INFOBOUNDS_PROFILE=quick     # the profile CI and readers' laptops run
 export INFOBOUNDS_OFFLINE=1         # nothing downloads in tests
 export OMP_WAIT_POLICY=PASSIVE      # no OpenMP spin-waiting on shared 2-core machines
-export INFOBOUNDS_RESULTS=${INFOBOUNDS_RESULTS:-$(mktemp -d)}  # chapters' records stay out of the tree
-
 stage=_build/tested-book
 rm -rf "$stage"
+# The chapters' records of this run go beside the tested site, not into results/.
+export INFOBOUNDS_RESULTS=${INFOBOUNDS_RESULTS:-$PWD/$stage/results}
 export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 
 start=$SECONDS

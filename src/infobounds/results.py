@@ -80,3 +80,62 @@ def record(chapter: str, metric: str, value: float, *, profile: str, paper: floa
         json.dump(data, f, indent=2, sort_keys=True)
     os.replace(tmp, path)
     return entry
+
+
+def _load_results(profile: str) -> dict[str, dict]:
+    folder = results_dir(profile)
+    if not folder.is_dir():
+        return {}
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
+def _cell(entry: dict | None, missing: str) -> str:
+    if entry is None:
+        return missing
+    return (f"{entry['value']:.4g} {entry.get('unit', '')}".strip()
+            + f"<br><sub>{entry['hardware']}, {entry['date']}, `{entry['git_sha']}`</sub>")
+
+
+def scoreboard_markdown() -> str:
+    """The scoreboard page: per chapter and metric, the paper's figure, ours in the full profile
+    (with hardware, date and git sha) and ours in the quick profile. A full-profile figure that was
+    never produced says so; nothing is filled in by hand."""
+    quick, full = _load_results("quick"), _load_results("full")
+    lines = [
+        "# Scoreboard",
+        "",
+        "Every number below was written by a chapter's `infobounds.results.record` call during a run,",
+        "with the hardware, date and git commit of that run (`python -m infobounds scoreboard`",
+        "regenerates this page from `results/`). The quick profile is the laptop-sized setting the",
+        "book is built with; the full profile is the paper's setting on one GPU, run with",
+        "`python -m infobounds reproduce CHAPTER`. Quick-profile numbers are not comparable with the",
+        "papers' figures; they show that the phenomenon appears at small scale.",
+        "",
+    ]
+    chapters = sorted(set(quick) | set(full))
+    if not chapters:
+        lines.append("No results have been recorded yet.")
+        return "\n".join(lines) + "\n"
+    lines += ["| chapter | metric | paper | full profile | quick profile |", "|---|---|---|---|---|"]
+    for chapter in chapters:
+        metrics = sorted(set(quick.get(chapter, {})) | set(full.get(chapter, {})))
+        for metric in metrics:
+            q, f = quick.get(chapter, {}).get(metric), full.get(chapter, {}).get(metric)
+            paper = next((e["paper"] for e in (f, q) if e and e.get("paper") is not None), None)
+            lines.append(
+                f"| {chapter} | {metric} | {'—' if paper is None else f'{paper:.4g}'} | "
+                f"{_cell(f, 'not yet run on a GPU')} | {_cell(q, 'not recorded')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_scoreboard(path: str | Path | None = None) -> Path:
+    """Write :func:`scoreboard_markdown` to ``path`` (default: the repository's book/scoreboard.md)."""
+    if path is None:
+        root = repository_root()
+        if root is None:
+            raise FileNotFoundError("not inside the infobounds repository: pass a path for the scoreboard")
+        path = root / "book" / "scoreboard.md"
+    path = Path(path)
+    path.write_text(scoreboard_markdown())
+    return path
