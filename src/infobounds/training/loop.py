@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm as _tqdm_auto
 from tqdm.std import tqdm as _tqdm_text
 
@@ -82,6 +85,34 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class _ScheduleRunner(nn.Module):
+    """Calls the i-th loss of the schedule through ``forward``, so DistributedDataParallel can wrap it
+    and average each player's gradients across processes during ``backward``."""
+
+    def __init__(self, model: Trainable, schedule: list[Update]):
+        super().__init__()
+        self.model = model
+        self._losses = [u.loss for u in schedule]
+
+    def forward(self, index: int, batch) -> LossTerms:
+        return self._losses[index](batch)
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) under torchrun with an initialised process group, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _shard(batch, rank: int, world: int):
+    """This process's equal share of a global batch (split along the first dimension)."""
+    n = batch[0].shape[0]
+    if n % world:
+        raise ValueError(f"the global batch of {n} does not split evenly over {world} processes")
+    return tuple(t.tensor_split(world)[rank] for t in batch)
+
+
 def fit(
     model: Trainable,
     data: Iterator,
@@ -120,6 +151,12 @@ def fit(
         default 1 on CPU and 50 on a GPU, where each read waits for the device. A NaN is still
         reported with the exact step at which it first appeared.
 
+    Under ``torchrun`` with an initialised process group (gloo on CPU, NCCL on GPU) the same call
+    trains data-parallel: every process draws the same global batch from an identically seeded
+    stream and keeps its equal share, DistributedDataParallel averages the gradients, the logged
+    terms are averaged over processes, and only rank 0 shows progress and writes checkpoints. The
+    trajectory is that of one process with the same global batch.
+
     Returns
     -------
     FitResult with the model, its :class:`History` and the number of steps done.
@@ -144,6 +181,13 @@ def fit(
     if unknown:
         raise ValueError(f"schedule names unknown players {sorted(unknown)}; players: {sorted(optimizers)}")
 
+    rank, world = _world()
+    runner = None
+    if world > 1:
+        device_ids = [next(model.parameters()).device.index] if next(model.parameters()).is_cuda else None
+        runner = DistributedDataParallel(_ScheduleRunner(model, schedule), device_ids=device_ids,
+                                         find_unused_parameters=True)
+
     history = History()
     start = 0
     if resume and checkpoint is not None and Path(checkpoint).is_file():
@@ -161,6 +205,8 @@ def fit(
         torch.manual_seed(seed)
 
     def write_checkpoint(step: int) -> None:
+        if rank != 0:
+            return
         save_checkpoint(
             {
                 "step": step,
@@ -178,7 +224,7 @@ def fit(
     if sync_every is None:
         # Reading a loss on the host waits for the GPU; on CPU it is free.
         sync_every = 1 if next(model.parameters()).device.type == "cpu" else 50
-    bar = _progress_bar(steps, start, progress, desc or type(model).__name__)
+    bar = _progress_bar(steps, start, progress and rank == 0, desc or type(model).__name__)
     pending: list[tuple[int, dict[str, torch.Tensor]]] = []
 
     def flush() -> None:
@@ -186,7 +232,11 @@ def fit(
         if not pending:
             return
         keys = [list(row) for _, row in pending]
-        values = torch.stack([torch.stack(list(row.values())).float() for _, row in pending]).cpu()
+        values = torch.stack([torch.stack(list(row.values())).float() for _, row in pending])
+        if world > 1:
+            dist.all_reduce(values)
+            values /= world
+        values = values.cpu()
         for (step_k, _), names, vals in zip(pending, keys, values.tolist()):
             row = dict(zip(names, vals))
             _check_finite(step_k, row)
@@ -200,7 +250,7 @@ def fit(
     try:
         for step in range(start + 1, end + 1):
             row: dict[str, torch.Tensor] = {}
-            for update in schedule:
+            for index, update in enumerate(schedule):
                 opt = optimizers[update.player]
                 for _ in range(update.repeats):
                     batch = next(data)
@@ -208,12 +258,15 @@ def fit(
                     # gradients in the critic that the critic's next step would apply.
                     for o in optimizers.values():
                         o.zero_grad(set_to_none=True)
+                    if runner is not None:
+                        batch = _shard(batch, rank, world)
+                    call = (lambda b: runner(index, b)) if runner is not None else update.loss
                     ctx = autocast() if autocast is not None and model.autocast_safe else None
                     if ctx is None:
-                        out = update.loss(batch)
+                        out = call(batch)
                     else:
                         with ctx:
-                            out = update.loss(batch)
+                            out = call(batch)
                     if not isinstance(out, LossTerms):
                         raise TypeError(f"loss of player {update.player!r} must return LossTerms, "
                                         f"got {type(out).__name__}")
