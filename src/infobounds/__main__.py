@@ -43,7 +43,17 @@ def cmd_train(args) -> int:
     from infobounds.recipes import RECIPES
     from infobounds.training import fit
 
-    profile = get_profile(args.profile)
+    device = None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: one process per device
+        import torch
+        import torch.distributed as dist
+
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)
+            device = f"cuda:{local_rank}"
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    profile = get_profile(args.profile, device=device)
     seed_everything(args.seed)
     setup = RECIPES[args.model](profile, args.batch_size, args.seed)
     steps = args.steps if args.steps else max(1, round(args.epochs * setup.steps_per_epoch))
