@@ -115,3 +115,88 @@ def image_grid(images, nrow: int = 8, ax=None, title: str | None = None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_rate_distortion(points: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+                         curves: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None, *,
+                         point_labels: Mapping[str, Sequence[str]] | None = None,
+                         entropy: float | None = None,
+                         sums: Mapping[str, float] | None = None,
+                         sandwich: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
+                         ax=None, xlabel: str = "distortion D (nats)", ylabel: str = "rate R (nats)",
+                         legend_loc: str = "best"):
+    """The rate-distortion plane, distortion across and rate up (chapters 06 and 07).
+
+    Parameters
+    ----------
+    points : name -> (D, R) of trained models (a beta sweep, an upper bound), drawn as markers
+        joined by a thin line; ``point_labels[name]`` annotates each marker (e.g. its beta).
+    curves : name -> (D, R) drawn as lines; a name starting with ``"true"`` is drawn in black.
+    entropy : H of the data; shades the feasible region R >= 0, D >= 0, D + R >= H and hatches the
+        triangle D + R < H that no encoder/decoder pair can reach (chapter 06).
+    sums : label -> c, dotted reference lines D + R = c (e.g. a model's negative log-likelihood);
+        they do not change the axis limits.
+    sandwich : (D, lower, upper) shades the band between a lower and an upper bound (chapter 07).
+    legend_loc : where matplotlib puts the legend.
+    """
+    if ax is None:
+        _, ax = plt.subplots()
+    palette = iter(sns.color_palette("colorblind", 10))
+    x_max, y_max = 0.0, 0.0
+    for name, (d, r) in (curves or {}).items():
+        d, r = np.asarray(d, float), np.asarray(r, float)
+        if name.startswith("true"):
+            ax.plot(d, r, color="black", lw=1.8, label=name, zorder=3)
+        else:
+            ax.plot(d, r, lw=1.5, ls="--", color=next(palette), label=name, zorder=3)
+        x_max, y_max = max(x_max, np.nanmax(d)), max(y_max, np.nanmax(r))
+    for name, (d, r) in (points or {}).items():
+        d, r = np.asarray(d, float), np.asarray(r, float)
+        color = next(palette)
+        ax.plot(d, r, "-", color=color, lw=0.8, alpha=0.6, zorder=4)
+        ax.scatter(d, r, color=color, s=40, zorder=5, label=name, edgecolor="white", linewidth=0.5)
+        for x, y, text in zip(d, r, (point_labels or {}).get(name, [])):
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(6, 4), fontsize="small")
+        x_max, y_max = max(x_max, d.max()), max(y_max, r.max())
+    if sandwich is not None:
+        d, lo, hi = (np.asarray(a, float) for a in sandwich)
+        ax.fill_between(d, lo, hi, color="grey", alpha=0.2, lw=0, label="sandwich", zorder=1)
+    if entropy is not None:
+        x_max, y_max = max(x_max, entropy), max(y_max, entropy)
+    x_lim, y_lim = 1.05 * x_max, 1.08 * y_max
+    if entropy is not None:
+        h = float(entropy)
+        ax.fill([0, h, x_lim, x_lim, 0], [h, 0, 0, y_lim, y_lim], color=sns.color_palette("colorblind")[2],
+                alpha=0.08, lw=0, label="feasible: D + R >= H", zorder=0)
+        ax.fill([0, h, 0], [0, 0, h], facecolor="none", hatch="///", edgecolor="grey", lw=0,
+                label="infeasible: D + R < H", zorder=0)
+        ax.plot([0, h], [h, 0], color="grey", lw=1.0)
+    for label, c in (sums or {}).items():
+        ax.plot([0, c], [c, 0], color="grey", ls=":", lw=1.2, label=label)
+    ax.set_xlim(0, x_lim)
+    ax.set_ylim(0, y_lim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small", loc=legend_loc)
+    return ax
+
+
+def plot_latent_traversals(decode, z0, dims: Sequence[int], values: Sequence[float], *, ax=None,
+                           title: str | None = None, row_labels: Sequence[str] | None = None):
+    """Latent traversals (chapters 13-14): row i decodes ``z0`` with coordinate ``dims[i]`` set to
+    each of ``values`` in turn. ``decode`` maps an (n, K) tensor of codes to (n, 1, H, W) or (n, H, W)
+    images in [0, 1]; ``z0`` is one code (K,)."""
+    import torch
+
+    z0 = torch.as_tensor(z0).reshape(-1)
+    codes = z0.repeat(len(dims) * len(values), 1)
+    for i, d in enumerate(dims):
+        codes[i * len(values):(i + 1) * len(values), d] = torch.as_tensor(values, dtype=z0.dtype)
+    with torch.no_grad():
+        images = decode(codes).detach().cpu().numpy()
+    ax = image_grid(images, nrow=len(values), ax=ax, title=title)
+    h = images.shape[-2]
+    labels = row_labels if row_labels is not None else [f"z{d}" for d in dims]
+    for i, label in enumerate(labels):
+        ax.text(-2, i * (h + 1) + h / 2, label, ha="right", va="center", fontsize="small")
+    return ax

@@ -8,6 +8,7 @@ from infobounds.models.base import LossTerms, Player, Trainable, Update
 
 MODELS = {
     "vib": "infobounds.models.vib:VIB",
+    "vae": "infobounds.models.vae:VAE",
 }
 
 __all__ = ["LossTerms", "MODELS", "Player", "Trainable", "Update"]

@@ -316,6 +316,49 @@ class VAE(Trainable):
         return self.decoder_mean(self.sample_prior(n, generator))
 
     @torch.no_grad()
+    def mutual_information(self, x: torch.Tensor, n_samples: int = 1000, *, chunk: int = 100,
+                           generator: torch.Generator | None = None) -> float:
+        r"""I(X;Z) in nats when X is uniform on the N rows of ``x`` (an empirical distribution).
+
+        The aggregate posterior is then the finite mixture :math:`p(z) = \frac1N \sum_j p(z|x_j)`,
+        so :math:`I(X;Z) = \mathbb E[\log p(z|x) - \log p(z)]` is estimated without bias by drawing
+        ``n_samples`` pairs (x, z) and evaluating both densities exactly. It never exceeds
+        :math:`H(X) \le \log N` (chapter ``vae_rate_distortion``). Cost: n_samples x N x K.
+        """
+        x = self.flatten_input(x)
+        mu, logvar = [], []
+        for start in range(0, x.shape[0], 1000):
+            m, lv = self.encode(x[start:start + 1000])
+            mu.append(m)
+            logvar.append(lv)
+        mu, logvar = torch.cat(mu), torch.cat(logvar)  # (N, K) each
+        n = x.shape[0]
+        idx = torch.randint(0, n, (n_samples,), generator=generator).to(mu.device)
+        eps = torch.randn(n_samples, mu.shape[1], generator=generator).to(mu.device)
+        z = mu[idx] + (0.5 * logvar[idx]).exp() * eps  # (S, K), z ~ p(z|x_idx)
+        total = 0.0
+        for start in range(0, n_samples, chunk):
+            zc, ic = z[start:start + chunk], idx[start:start + chunk]
+            log_p = log_normal_density(zc[:, None, :], mu[None], logvar[None])  # (c, N): log p(z_s|x_j)
+            own = log_p.gather(1, ic[:, None]).squeeze(1)  # log p(z_s | x_s)
+            total += float((own - (log_p.logsumexp(1) - math.log(n))).sum())
+        return total / n_samples
+
+    @torch.no_grad()
+    def per_example(self, x: torch.Tensor, *, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+        """Distortion and rate of every example, one draw of z each: two (N,) tensors in nats (for
+        standard errors of an R-D point)."""
+        x = self.flatten_input(x)
+        d, r = [], []
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start:start + batch_size]
+            mu, logvar = self.encode(xb)
+            z = reparameterize(mu, logvar)
+            d.append(self.distortion_per_example(xb, z))
+            r.append(self.rate_per_example(z, mu, logvar))
+        return torch.cat(d), torch.cat(r)
+
+    @torch.no_grad()
     def evaluate(self, x: torch.Tensor, *, batch_size: int = 1000, iwae_samples: int = 0) -> dict:
         """Per-example means in nats over ``x``: ``distortion`` D, ``rate`` R, and for likelihood
         decoders ``elbo`` = -(D + R) and, when ``iwae_samples`` > 0, ``iwae`` (the bound
