@@ -200,3 +200,29 @@ def plot_latent_traversals(decode, z0, dims: Sequence[int], values: Sequence[flo
     for i, label in enumerate(labels):
         ax.text(-2, i * (h + 1) + h / 2, label, ha="right", va="center", fontsize="small")
     return ax
+
+
+def plot_image_rows(rows: Mapping[str, object], *, n: int = 10, title: str | None = None, row_height: float = 0.75):
+    """Labelled rows of images (chapters 18-21): ``rows`` maps a label to (N, C, H, W) or (N, H, W)
+    images in [0, 1] (the first ``n`` are shown); rows may differ in image size. Colour images
+    (C = 3) are shown in colour, grey ones in inverted grey."""
+    labels = list(rows)
+    fig, axes = plt.subplots(len(labels), n, figsize=(n * row_height, len(labels) * row_height), squeeze=False)
+    for r, label in enumerate(labels):
+        images = np.asarray(rows[label])[:n]
+        for c in range(n):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c >= len(images):
+                continue
+            img = images[c]
+            if img.ndim == 3 and img.shape[0] == 3:
+                ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
+            else:
+                ax.imshow(img.reshape(img.shape[-2], img.shape[-1]), cmap="gray_r", vmin=0, vmax=1)
+        axes[r, 0].text(-0.15, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center",
+                        fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(left=0.2, wspace=0.05, hspace=0.08)
+    return axes

@@ -9,6 +9,11 @@ from infobounds.models.base import LossTerms, Player, Trainable, Update
 MODELS = {
     "vib": "infobounds.models.vib:VIB",
     "vae": "infobounds.models.vae:VAE",
+    "factorvae": "infobounds.models.factorvae:FactorVAE",
+    "st_rkm": "infobounds.models.st_rkm:StRKM",
+    "gmvae": "infobounds.models.gmvae:GMVAE",
+    "ivae": "infobounds.models.ivae:IVAE",
+    "cmi": "infobounds.models.cmi:SubspaceClassifier",
 }
 
 __all__ = ["LossTerms", "MODELS", "Player", "Trainable", "Update"]
