@@ -106,3 +106,26 @@ def test_batch_stream_and_iterator_check_inputs():
         list(iterate_batches(torch.zeros(5), batch_size=0))
     batches = list(iterate_batches(torch.arange(5), batch_size=2))
     assert [b[0].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+
+
+def test_missing_cifar10_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFOBOUNDS_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("INFOBOUNDS_OFFLINE", "1")
+    with pytest.raises(DataNotFoundError, match="cifar-10-python.tar.gz"):
+        load("cifar10", "test")
+
+
+def test_cifar10_reads_the_release_format(tmp_path, monkeypatch):
+    import pickle
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ["test_batch"] + [f"data_batch_{i}" for i in range(1, 6)]:
+        batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 9]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    monkeypatch.setenv("INFOBOUNDS_DATA", str(tmp_path))
+    test = load("cifar10", "test")
+    assert test.x.shape == (4, 3, 32, 32) and test.y.tolist() == [0, 1, 2, 9] and float(test.x.max()) <= 1.0
+    assert len(load("cifar10", "train")) == 20

@@ -10,6 +10,9 @@ Data sets
     says where it looked and how to get the files.
 ``digits``
     scikit-learn's 1797 8x8 digits, scaled to [0, 1]; ships with scikit-learn.
+``cifar10``
+    32x32 colour images in [0, 1], (N, 3, 32, 32); found or downloaded as described in
+    :mod:`infobounds.data.cifar`.
 
 Synthetic sources (correlated Gaussians with known mutual information and friends) live in
 :mod:`infobounds.data.synthetic`.
@@ -102,10 +105,19 @@ def _load_digits(split: str) -> LabelledImages:
     return LabelledImages(name="digits", split=split, x=x[idx], y=y[idx], classes=DIGIT_CLASSES)
 
 
+def _load_cifar10(split: str) -> LabelledImages:
+    from infobounds.data.cifar import CLASSES, read_split
+
+    images, labels = read_split(split)
+    x = torch.from_numpy(images).float().div_(255.0)  # (N, 3, 32, 32)
+    return LabelledImages(name="cifar10", split=split, x=x, y=torch.from_numpy(labels), classes=CLASSES)
+
+
 _LOADERS = {
     "fashion_mnist": lambda split: _load_idx_images("fashion_mnist", split, FASHION_CLASSES),
     "mnist": lambda split: _load_idx_images("mnist", split, DIGIT_CLASSES),
     "digits": _load_digits,
+    "cifar10": _load_cifar10,
 }
 
 

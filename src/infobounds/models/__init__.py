@@ -14,6 +14,13 @@ MODELS = {
     "gmvae": "infobounds.models.gmvae:GMVAE",
     "ivae": "infobounds.models.ivae:IVAE",
     "cmi": "infobounds.models.cmi:SubspaceClassifier",
+    "gan": "infobounds.models.gan:GAN",
+    "infogan": "infobounds.models.infogan:InfoGAN",
+    "dim": "infobounds.models.dim:DIM",
+    "multimodal_vae": "infobounds.models.multimodal:MultimodalVAE",
+    "meme": "infobounds.models.meme:MEME",
+    "mm_gan": "infobounds.models.mm_gan:MultimodalGAN",
+    "variational_wyner": "infobounds.models.wyner:VariationalWyner",
 }
 
 __all__ = ["LossTerms", "MODELS", "Player", "Trainable", "Update"]

@@ -1,0 +1,305 @@
+r"""Bimodal data sets: two image modalities paired by label (chapters ``multimodal_vaes`` to
+``wyner_common_information``).
+
+``digits_fashion`` (offline, everywhere)
+    scikit-learn's 8x8 digits paired with Fashion-MNIST by label: digit :math:`k` goes with a
+    Fashion-MNIST image of class :math:`k` (0 T-shirt/top, 1 Trouser, ..., 9 Ankle boot), drawn at
+    random within the class with a seeded generator. The two modalities share only the label, the
+    way MNIST-SVHN pairs do (Shi et al., 2019): everything else in one image is independent of the
+    other, so the label is the common part a multimodal model should find.
+``mnist_svhn`` (needs the files or a network)
+    MNIST paired with SVHN by digit, as in Shi et al. (2019). MNIST comes through
+    :func:`infobounds.data.load`; SVHN's ``{train,test}_32x32.mat`` are looked up in
+    ``$INFOBOUNDS_DATA/svhn``, ``/usr/share/datasets/svhn`` and ``~/.cache/infobounds/svhn``, and
+    downloaded into the cache when a network is there and ``INFOBOUNDS_OFFLINE`` is not set.
+
+Partially observed data (chapter ``meme``): :meth:`PairedImages.with_missing` hides one modality of a
+chosen fraction of the pairs; ``mask[:, m]`` says whether modality ``m`` is observed, and a hidden
+image is set to zero so that nothing of it can leak into a model that ignores the mask.
+
+Batches for :func:`infobounds.training.fit` come from :meth:`PairedImages.stream`, a
+:class:`~infobounds.data.iterators.BatchStream` over ``(x, y, mask)``.
+
+:func:`two_modality_mixture` is a synthetic bimodal source whose shared part is known: two 2-d
+Gaussian mixtures that share only the component index (chapter ``multimodal_gan``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from infobounds.data.idx import DataNotFoundError, cache_dir
+from infobounds.data.iterators import BatchStream
+
+PAIRED = ("digits_fashion", "mnist_svhn")
+MODALITIES = {"digits_fashion": ("digits", "fashion_mnist"), "mnist_svhn": ("mnist", "svhn")}
+SPLITS = ("train", "test")
+DIGIT_CLASSES = tuple(str(k) for k in range(10))
+
+
+@dataclass(frozen=True)
+class PairedImages:
+    """Pairs ``(x, y)`` of images in [0, 1] that share the label ``label``.
+
+    ``x`` is (N, C1, H1, W1), ``y`` is (N, C2, H2, W2), ``label`` (N,) int64 and ``mask`` (N, 2) bool:
+    ``mask[i, 0]`` (``mask[i, 1]``) is True when ``x[i]`` (``y[i]``) is observed.
+    """
+
+    name: str
+    split: str
+    x: torch.Tensor
+    y: torch.Tensor
+    label: torch.Tensor
+    mask: torch.Tensor
+    modalities: tuple[str, str]
+    classes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        n = self.x.shape[0]
+        if not (self.y.shape[0] == self.label.shape[0] == self.mask.shape[0] == n):
+            raise ValueError("x, y, label and mask must hold the same number of pairs")
+        if self.mask.shape != (n, 2) or self.mask.dtype != torch.bool:
+            raise ValueError(f"mask must be a (N, 2) bool tensor, got {tuple(self.mask.shape)} {self.mask.dtype}")
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def x_flat(self) -> torch.Tensor:
+        return self.x.reshape(len(self), -1)  # (N, C1*H1*W1)
+
+    @property
+    def y_flat(self) -> torch.Tensor:
+        return self.y.reshape(len(self), -1)  # (N, C2*H2*W2)
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Shapes of one x and one y, e.g. ((1, 8, 8), (1, 28, 28))."""
+        return tuple(self.x.shape[1:]), tuple(self.y.shape[1:])
+
+    @property
+    def observed_fraction(self) -> tuple[float, float]:
+        """Share of pairs in which x, and y, are observed."""
+        m = self.mask.float().mean(0)
+        return float(m[0]), float(m[1])
+
+    def to(self, device: str | torch.device) -> "PairedImages":
+        return replace(self, x=self.x.to(device), y=self.y.to(device), label=self.label.to(device),
+                       mask=self.mask.to(device))
+
+    def subset(self, index: torch.Tensor) -> "PairedImages":
+        """The pairs at ``index`` (a long or bool tensor)."""
+        return replace(self, x=self.x[index], y=self.y[index], label=self.label[index], mask=self.mask[index])
+
+    def complete(self) -> "PairedImages":
+        """Only the pairs in which both modalities are observed."""
+        return self.subset(self.mask.all(1))
+
+    def with_missing(self, fraction: float, modality: int | str = 1, seed: int = 0) -> "PairedImages":
+        """Hide ``modality`` (0 or "x", 1 or "y", or its name) in a seeded random ``fraction`` of the
+        pairs: its mask entry becomes False and its image zero. The label stays (for evaluation)."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
+        m = self._modality_index(modality)
+        n_hide = int(round(fraction * len(self)))
+        gen = torch.Generator().manual_seed(seed)
+        hide = torch.randperm(len(self), generator=gen)[:n_hide].to(self.mask.device)
+        mask = self.mask.clone()
+        mask[hide, m] = False
+        if (~mask.any(1)).any():
+            raise ValueError("hiding would leave pairs with no observed modality")
+        images = [self.x.clone(), self.y.clone()]
+        images[m][~mask[:, m]] = 0.0
+        return replace(self, x=images[0], y=images[1], mask=mask)
+
+    def stream(self, batch_size: int, seed: int = 0) -> BatchStream:
+        """A resumable stream of ``(x, y, mask)`` batches, mask as float (B, 2), for ``fit``."""
+        return BatchStream(self.x, self.y, self.mask.float(), batch_size=batch_size, seed=seed)
+
+    def _modality_index(self, modality: int | str) -> int:
+        if modality in (0, "x", self.modalities[0]):
+            return 0
+        if modality in (1, "y", self.modalities[1]):
+            return 1
+        raise ValueError(f"unknown modality {modality!r}: use 0/'x'/{self.modalities[0]!r} or 1/'y'/{self.modalities[1]!r}")
+
+
+def resize(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """Images (N, C, H, W) resized to ``size`` x ``size`` (area averaging when shrinking)."""
+    if size is None or images.shape[-1] == size:
+        return images
+    if size <= 0:
+        raise ValueError(f"size must be positive, got {size}")
+    mode = "area" if size < images.shape[-1] else "bilinear"
+    return F.interpolate(images, size=(size, size), mode=mode).clamp_(0.0, 1.0)
+
+
+def pair_by_label(x_labels: torch.Tensor, y_labels: torch.Tensor, pairs_per_image: int = 1,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(ix, iy)`` pairing every x with ``pairs_per_image`` y's of the same label, each drawn
+    uniformly at random (with replacement across x's) among the y's of that label."""
+    if pairs_per_image < 1:
+        raise ValueError(f"pairs_per_image must be >= 1, got {pairs_per_image}")
+    gen = torch.Generator().manual_seed(seed)
+    ix = torch.arange(len(x_labels)).repeat_interleave(pairs_per_image)
+    iy = torch.empty_like(ix)
+    lab = x_labels[ix]
+    for k in torch.unique(lab).tolist():
+        pool = torch.nonzero(y_labels == k).squeeze(1)
+        if len(pool) == 0:
+            raise ValueError(f"no y with label {k} to pair with")
+        where = torch.nonzero(lab == k).squeeze(1)
+        iy[where] = pool[torch.randint(len(pool), (len(where),), generator=gen)]
+    return ix, iy
+
+
+def load_paired(
+    name: str = "digits_fashion",
+    split: str = "train",
+    *,
+    pairs_per_image: int = 1,
+    y_size: int | None = None,
+    n: int | None = None,
+    missing: float = 0.0,
+    missing_modality: int | str = 1,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> PairedImages:
+    """Load a bimodal data set of images paired by label.
+
+    Parameters
+    ----------
+    name : ``digits_fashion`` (offline) or ``mnist_svhn`` (needs the files or a network).
+    split : ``train`` or ``test``. Pairs are drawn within the split, so no test image of either
+        modality is seen in training.
+    pairs_per_image : number of partners drawn for each image of the first modality (Shi et al.
+        pair each MNIST digit with 20 SVHN digits; the quick profile uses a few).
+    y_size : resize the second modality to ``y_size`` x ``y_size`` (e.g. 14 for Fashion-MNIST in
+        the quick profile of the GAN chapter); None keeps it.
+    n : keep a seeded random subset of this many pairs.
+    missing, missing_modality : hide that modality in this fraction of the pairs
+        (:meth:`PairedImages.with_missing`).
+    seed : seed of the pairing, the subset and the missingness.
+
+    Raises
+    ------
+    ValueError for an unknown name or split; DataNotFoundError when the files are missing and
+    cannot be downloaded.
+    """
+    from infobounds.data import load
+
+    key = name.lower().replace("-", "_")
+    if key not in PAIRED:
+        raise ValueError(f"unknown paired data set {name!r}: choose one of {', '.join(PAIRED)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    if key == "digits_fashion":
+        first, second = load("digits", split), load("fashion_mnist", split)
+        xs, xl, ys, yl = first.x, first.y, second.x, second.y
+    else:
+        first = load("mnist", split)
+        xs, xl = first.x, first.y
+        ys, yl = load_svhn(split)
+    ix, iy = pair_by_label(xl, yl, pairs_per_image, seed=seed)
+    data = PairedImages(name=key, split=split, x=xs[ix], y=resize(ys[iy], y_size), label=xl[ix],
+                        mask=torch.ones(len(ix), 2, dtype=torch.bool), modalities=MODALITIES[key],
+                        classes=DIGIT_CLASSES)
+    if n is not None and n < len(data):
+        if n <= 0:
+            raise ValueError(f"n must be positive, got {n}")
+        keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed + 1))[:n].sort().values
+        data = data.subset(keep)
+    if missing > 0:
+        data = data.with_missing(missing, missing_modality, seed=seed + 2)
+    return data.to(device) if device is not None else data
+
+
+# ---------------------------------------------------------------------------------------------
+# SVHN (only for mnist_svhn)
+# ---------------------------------------------------------------------------------------------
+
+_SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+
+
+def _svhn_folders() -> list[Path]:
+    places = []
+    if os.environ.get("INFOBOUNDS_DATA"):
+        places.append(Path(os.environ["INFOBOUNDS_DATA"]) / "svhn")
+    return places + [Path("/usr/share/datasets/svhn"), cache_dir() / "svhn"]
+
+
+def load_svhn(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """SVHN images (N, 3, 32, 32) in [0, 1] and digit labels 0-9 (the files label 0 as 10)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    fname = f"{split}_32x32.mat"
+    path = next((f / fname for f in _svhn_folders() if (f / fname).is_file()), None)
+    offline = os.environ.get("INFOBOUNDS_OFFLINE", "").strip() not in ("", "0")
+    if path is None and not offline:
+        target = cache_dir() / "svhn"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            with urllib.request.urlopen(_SVHN_URL + fname, timeout=30) as response:
+                with tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
+                    shutil.copyfileobj(response, tmp)
+            os.replace(tmp.name, target / fname)
+            path = target / fname
+        except OSError:
+            path = None
+    if path is None:
+        looked = "\n  ".join(str(f) for f in _svhn_folders())
+        why = "downloads are disabled: INFOBOUNDS_OFFLINE is set" if offline else "download failed: no network?"
+        raise DataNotFoundError(
+            f"SVHN ({split}) not found. Looked for {fname} in:\n  {looked}\n({why}).\nHow to get it: download "
+            f"{_SVHN_URL}{fname} into $INFOBOUNDS_DATA/svhn/ or ~/.cache/infobounds/svhn/."
+        )
+    from scipy.io import loadmat
+
+    mat = loadmat(path)
+    x = torch.from_numpy(mat["X"]).permute(3, 2, 0, 1).float().div_(255.0)  # (32, 32, 3, N) -> (N, 3, 32, 32)
+    y = torch.from_numpy(mat["y"].astype("int64")).reshape(-1) % 10
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------------
+# A synthetic bimodal source with a known shared part (chapter ``multimodal_gan``)
+# ---------------------------------------------------------------------------------------------
+
+def mixture_means(k: int = 8, radius: float = 2.0, rotation: float = 0.0) -> torch.Tensor:
+    """``k`` means evenly spaced on a circle of ``radius``, rotated by ``rotation`` radians: (k, 2)."""
+    angles = torch.arange(k, dtype=torch.float32) * (2 * torch.pi / k) + rotation
+    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+
+
+def two_modality_mixture(n: int, k: int = 8, std: float = 0.1, seed: int = 0,
+                         means_x: torch.Tensor | None = None, means_y: torch.Tensor | None = None,
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` pairs of 2-d points that share only a mixture component: ``c`` uniform on {0..k-1},
+    ``x ~ N(means_x[c], std^2 I)``, ``y ~ N(means_y[c], std^2 I)`` independently given ``c``.
+
+    Defaults: ``means_x`` on a circle of radius 2, ``means_y`` on a circle of radius 1 traversed in
+    the other direction and rotated, so the map from x's component to y's is not the identity.
+    Returns ``(x, y, c)``.
+    """
+    if n <= 0 or k < 2 or std <= 0:
+        raise ValueError("need n > 0, k >= 2 and std > 0")
+    means_x = mixture_means(k, 2.0) if means_x is None else means_x
+    means_y = mixture_means(k, 1.0, rotation=0.5).flip(0) if means_y is None else means_y
+    gen = torch.Generator().manual_seed(seed)
+    c = torch.randint(k, (n,), generator=gen)
+    x = means_x[c] + std * torch.randn(n, 2, generator=gen)
+    y = means_y[c] + std * torch.randn(n, 2, generator=gen)
+    return x, y, c
+
+
+def nearest_component(points: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest mean for each point: (N, 2), (k, 2) -> (N,)."""
+    return torch.cdist(points, means.to(points)).argmin(1)

@@ -1,0 +1,151 @@
+r"""MEME: multimodal VAEs trained by mutual supervision (chapter ``meme``).
+
+Joy, Shi, Torr, Rainforth, Schmon & Siddharth (2022), *Learning Multimodal VAEs through Mutual
+Supervision*, ICLR.
+
+MEME keeps one encoder :math:`q(z|m)` and one decoder :math:`p(m|z)` per modality and combines them
+without a product or mixture: when modality :math:`t` is observed beside :math:`s`, the *other*
+modality supervises, its encoder serving as the conditional prior :math:`p(z|t) := q(z|t)` and its
+decoder as the "label likelihood" :math:`q(t|z) := p(t|z)`. For the pair :math:`(s, t)` the objective
+is the evidence bound of the conditional model :math:`p(s|t) = \int p(s|z)\,p(z|t)\,dz` with the
+posterior :math:`q(z|s,t) = q(z|s)\,q(t|z)/q(t|s)`, :math:`q(t|s) = \mathbb E_{q(z|s)} q(t|z)`:
+
+.. math::
+
+    \mathcal L(s, t) = \mathbb E_{q(z|s)}\Big[w(z)\,\log\frac{p(s|z)\,p(z|t)}{q(z|s)\,q(t|z)}\Big]
+      + \log q(t|s) \;\le\; \log p(s|t), \qquad w(z) = \frac{q(t|z)}{q(t|s)} ,
+
+and a complete pair is trained on :math:`\mathcal L(x, y) + \mathcal L(y, x)`. As in the authors'
+code, :math:`q(t|s)` is a Monte Carlo average over ``n_samples`` draws (plus the draw used for the
+bound), the weights are held fixed in the gradient, the log-ratio
+:math:`\log q(z|s) - \log p(z|t)` is replaced by its expectation
+:math:`\mathrm{KL}(q(z|s) \,\|\, q(z|t))`, and the supervision term :math:`\log q(t|s)` gets a weight
+(``supervision_weight``; 1 is the bound, the paper uses 10 for image pairs).
+
+A pair with :math:`t` missing trains modality :math:`s` alone on an ELBO whose prior is a mixture of
+the conditional prior over learned *pseudo-inputs* of :math:`t` (a VampPrior):
+:math:`p(z) = \frac1N \sum_n q(z|u^t_n)`, with the KL term estimated at the sampled :math:`z`.
+Terms: ``supervised_x``, ``supervised_y`` (:math:`-\mathcal L` in each direction, without the
+supervision term), ``supervision`` (:math:`-\log q(t|s)`, both directions), ``unsupervised``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
+from infobounds.models.base import LossTerms
+from infobounds.models.multimodal import BimodalVAE
+from infobounds.nets import reparameterize
+
+
+@dataclass(frozen=True)
+class MEMEConfig:
+    """Defaults are the quick profile's digits (8x8) <-> Fashion-MNIST (14x14) MLP model."""
+
+    x_shape: tuple[int, ...] = (1, 8, 8)  # shape of one x
+    y_shape: tuple[int, ...] = (1, 14, 14)  # shape of one y
+    latent_dim: int = 16  # dimension of z
+    hidden: tuple[int, ...] = (256,)  # MLP widths (decoders mirror them)
+    n_samples: int = 5  # draws of z ~ q(z|s) that estimate q(t|s) (paper: 10)
+    supervision_weight: float = 1.0  # weight of -log q(t|s); 1 is the bound (paper: 10)
+    n_pseudo: int = 20  # pseudo-inputs per modality for the mixture prior of unpaired data
+    lr: float = 1e-3  # Adam learning rate
+
+    def __post_init__(self) -> None:
+        if self.latent_dim <= 0 or not self.hidden or min(self.hidden) <= 0:
+            raise ValueError("latent_dim and the hidden widths must be positive")
+        if self.n_samples < 1 or self.n_pseudo < 1:
+            raise ValueError("n_samples and n_pseudo must be >= 1")
+        if self.supervision_weight < 0:
+            raise ValueError(f"supervision_weight must be >= 0, got {self.supervision_weight}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+def importance_weights(log_q_t_given_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""MEME's weights from :math:`\log q(t|z_k)` for draws :math:`z_k \sim q(z|s)`, shape (K, B):
+    returns :math:`\log q(t|s) \approx \log\frac1K\sum_k q(t|z_k)` (B,) and
+    :math:`w_k = q(t|z_k)/q(t|s)` (K, B), whose average over k is 1."""
+    log_q_t_s = log_q_t_given_z.logsumexp(0) - math.log(log_q_t_given_z.shape[0])
+    return log_q_t_s, torch.exp(log_q_t_given_z - log_q_t_s)
+
+
+class MEME(BimodalVAE):
+    """Two unimodal VAEs that supervise each other (``loss``), with pseudo-input mixture priors for
+    pairs that miss a modality."""
+
+    def __init__(self, config: MEMEConfig = MEMEConfig()):
+        super().__init__(config.x_shape, config.y_shape, config.latent_dim, config.hidden, config.lr)
+        self.config = config
+        # Pseudo-inputs u^x_n, u^y_n in [0, 1] (through a sigmoid), learned with the rest.
+        self.pseudo_logits = nn.ParameterList([
+            nn.Parameter(0.1 * torch.randn(config.n_pseudo, *config.x_shape)),
+            nn.Parameter(0.1 * torch.randn(config.n_pseudo, *config.y_shape))])
+
+    def init_pseudo_inputs(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Start the pseudo-inputs at ``n_pseudo`` given images of each modality (the authors
+        initialise them from data)."""
+        n = self.config.n_pseudo
+        with torch.no_grad():
+            for m, v in ((0, x), (1, y)):
+                p = v[:n].clamp(0.02, 0.98).to(self.pseudo_logits[m].device)
+                self.pseudo_logits[m].copy_(torch.log(p) - torch.log1p(-p))
+
+    def mixture_prior(self, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Components (N, K) of the mixture prior made from modality m's pseudo-inputs."""
+        return self.expert(m, torch.sigmoid(self.pseudo_logits[m]))
+
+    def prior_sample(self, n: int) -> torch.Tensor:
+        """z from the mixture prior of the second modality's pseudo-inputs (MEME has no p(z))."""
+        mu, logvar = self.mixture_prior(1)
+        k = torch.randint(mu.shape[0], (n,), device=mu.device)
+        return reparameterize(mu[k], logvar[k])
+
+    # -- the objective -----------------------------------------------------------------------------
+    def supervised(self, s: int, vs: torch.Tensor, vt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(-bound without the supervision term, -log q(t|s)), summed over the rows, for s -> t."""
+        t = 1 - s
+        mu, logvar = self.expert(s, vs)  # q(z|s)
+        mu_t, logvar_t = self.expert(t, vt)  # p(z|t) := q(z|t)
+        z = reparameterize(mu, logvar)  # (B, K): the draw the bound is evaluated at
+        extra = reparameterize(mu, logvar, self.config.n_samples)  # (S, B, K) for q(t|s)
+        extra = extra if extra.ndim == 3 else extra.unsqueeze(0)
+        log_q_t_z = self.log_lik(t, vt, torch.cat([z.unsqueeze(0), extra]))  # (S + 1, B)
+        log_q_t_s, w = importance_weights(log_q_t_z)
+        w = w[0].detach()  # the authors hold the weights fixed
+        log_p_s_z = self.log_lik(s, vs, z)
+        kl = kl_diagonal_gaussians(mu, logvar, mu_t, logvar_t)  # E[log q(z|s) - log p(z|t)]
+        bound = w * (log_p_s_z - log_q_t_z[0] - kl)
+        return -bound.sum(), -log_q_t_s.sum()
+
+    def unsupervised(self, s: int, vs: torch.Tensor) -> torch.Tensor:
+        """-ELBO of modality s alone, prior = mixture of q(z|u^t_n) over the other modality's
+        pseudo-inputs, KL estimated at the draw; summed over the rows."""
+        mu, logvar = self.expert(s, vs)
+        z = reparameterize(mu, logvar)
+        pm, plv = self.mixture_prior(1 - s)  # (N, K)
+        log_prior = log_normal_density(z.unsqueeze(1), pm.unsqueeze(0), plv.unsqueeze(0)).logsumexp(1) \
+            - math.log(pm.shape[0])
+        log_q = log_normal_density(z, mu, logvar)
+        return -(self.log_lik(s, vs, z) - (log_q - log_prior)).sum()
+
+    def loss(self, batch) -> LossTerms:
+        x, y, mask = self._unpack(batch)
+        n = x.shape[0]
+        both = mask.all(1)
+        zero = x.new_zeros(())
+        terms = {"supervised_x": zero, "supervised_y": zero, "supervision": zero, "unsupervised": zero}
+        if both.any():
+            bx, sx = self.supervised(0, x[both], y[both])  # x is the data, y supervises
+            by, sy = self.supervised(1, y[both], x[both])
+            terms.update(supervised_x=bx / n, supervised_y=by / n, supervision=(sx + sy) / n)
+        for m, v in ((0, x), (1, y)):
+            only = mask[:, m] & ~both
+            if only.any():
+                terms["unsupervised"] = terms["unsupervised"] + self.unsupervised(m, v[only]) / n
+        return LossTerms(terms=terms, weights={"supervision": self.config.supervision_weight})
