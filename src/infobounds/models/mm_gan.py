@@ -39,6 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.multimodal import unpack_paired_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
 
 OUTPUTS = ("sigmoid", "linear")
@@ -125,13 +126,7 @@ class MultimodalGAN(Trainable):
             return self.head("xz", x, z) + self.head("y", y) + self.head("xy", x, y) - self.head("gen_yz", y, z)
         return self.head("yz", y, z) + self.head("x", x) + self.head("xy", x, y) - self.head("gen_xz", x, z)
 
-    @staticmethod
-    def _unpack(batch):
-        if len(batch) == 3:
-            x, y, mask = batch
-            return x, y, mask.bool()
-        x, y = batch
-        return x, y, torch.ones(x.shape[0], 2, dtype=torch.bool, device=x.device)
+    _unpack = staticmethod(unpack_paired_batch)
 
     # -- the two players ---------------------------------------------------------------------------
     def _contrast(self, name: str, pos: tuple, neg: tuple) -> torch.Tensor:

@@ -74,6 +74,16 @@ def product_of_gaussians(mu: torch.Tensor, logvar: torch.Tensor, weight: torch.T
     return mean, -torch.log(total)
 
 
+def unpack_paired_batch(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x, y, mask) with mask (B, 2) bool saying which modalities are present; a batch without a
+    mask is complete. Shared by every model that trains on :mod:`infobounds.data.paired` batches."""
+    if len(batch) == 3:
+        x, y, mask = batch
+        return x, y, mask.bool()
+    x, y = batch
+    return x, y, torch.ones(x.shape[0], 2, dtype=torch.bool, device=x.device)
+
+
 @dataclass(frozen=True)
 class MultimodalConfig:
     """Defaults are the quick profile's digits (8x8) <-> Fashion-MNIST (14x14) MLP models."""
@@ -131,14 +141,7 @@ class BimodalVAE(Trainable):
                                        mlp(latent_dim, tuple(reversed(hidden)), dy)])
 
     # -- pieces ----------------------------------------------------------------------------------
-    @staticmethod
-    def _unpack(batch):
-        """(x, y, mask) with mask (B, 2) bool; a batch without a mask is complete."""
-        if len(batch) == 3:
-            x, y, mask = batch
-            return x, y, mask.bool()
-        x, y = batch
-        return x, y, torch.ones(x.shape[0], 2, dtype=torch.bool, device=x.device)
+    _unpack = staticmethod(unpack_paired_batch)
 
     def log_lik(self, m: int, v: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log p(v|z) of modality m (Bernoulli, summed over pixels): (..., B)."""
