@@ -22,6 +22,10 @@ fi
 
 # The scoreboard page is generated from results/ (never written by hand).
 "$VENV/bin/python" -m infobounds scoreboard >/dev/null
+# So are the landing page's figure of the five parts and the index of theorems (from _toc.yml,
+# the chapters and book/intro.md's chapter table).
+"$VENV/bin/python" scripts/parts_figure.py book/parts.svg
+"$VENV/bin/python" scripts/theorem_index.py book/theorems.md
 
 # MathJax served from the built site itself, so maths renders offline.
 [ -f _static/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py

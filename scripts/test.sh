@@ -19,7 +19,7 @@ echo "== unit tests and chapters (nbval, quick profile)"
 .venv/bin/python -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
   -p no:cacheprovider --durations=10
 echo "== strict build of the site from the executed chapters"
-.venv/bin/python scripts/stage_executed_book.py "$stage"
+.venv/bin/python scripts/stage_book.py executed "$stage"
 .venv/bin/jupyter-book build "$stage" --builder html -W -n --keep-going
 echo "== the site in a browser (headless Chromium): maths, theorems, figures, links"
 .venv/bin/python -m pytest tests/site --site "$stage/_build/html" --screenshots "$stage/_build/screenshots" \

@@ -43,3 +43,37 @@ def test_colab_notebook_starts_with_an_install_cell_that_runs_here(tmp_path):
     NotebookClient(only_first, timeout=60, kernel_name="python3").execute()
     assert not any(o.get("output_type") == "error" for o in only_first.cells[0].outputs)
     assert len(nb.cells) > 10
+
+
+def test_book_pages_are_staged_as_notebooks_so_launch_buttons_open_ipynb(tmp_path):
+    import stage_book
+
+    stage_book.stage(tmp_path, "sources")
+    staged = sorted(p.stem for p in (tmp_path / "chapters").glob("*.ipynb"))
+    assert staged == [p.stem for p in stage_book.chapter_sources()]
+    assert nbformat.read(tmp_path / "chapters" / f"{staged[0]}.ipynb", as_version=4).cells
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "force"
+    assert config["repository"]["branch"] == "notebooks"
+
+
+def test_parts_figure_and_theorem_index_follow_the_table_of_contents(tmp_path):
+    import parts_figure
+    import theorem_index
+
+    layout = parts_figure.parts()
+    assert [numeral for numeral, *_ in layout] == ["I", "II", "III", "IV", "V"]
+    assert sorted(n for *_, numbers, _ in layout for n in numbers) == list(range(1, 22))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    in_toc = {int(Path(c["file"]).name[:2]) for p in toc["parts"] for c in p["chapters"]
+              if c["file"].startswith("chapters/")}
+    assert {n for *_, written in layout for n in written} == in_toc
+    parts_figure.draw(tmp_path / "parts.svg")
+    assert (tmp_path / "parts.svg").read_text().lstrip().startswith("<?xml")
+
+    index = theorem_index.index()
+    for number in in_toc:
+        (chapter,) = (ROOT / "chapters").glob(f"{number:02d}_*.md")
+        labels = [label for *_, label in theorem_index.results(chapter)[1]]
+        assert labels, f"{chapter.name} proves no labelled theorem"
+        assert all(f"{{prf:ref}}`{label}`" in index for label in labels)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from infobounds.data.idx import DataNotFoundError, locate_idx_files, read_idx
-from infobounds.data.iterators import BatchStream, iterate_batches
+from infobounds.data.iterators import BatchStream, iterate_batches, subset_indices
 
 __all__ = [
     "BatchStream",
@@ -67,12 +67,9 @@ class LabelledImages:
         The subset is stratified by nothing and seeded, so the same ``(n, seed)`` gives the same
         examples on every machine.
         """
-        if n is None or n >= len(self):
+        idx = subset_indices(len(self), n, seed)
+        if idx is None:
             return self
-        if n <= 0:
-            raise ValueError(f"subset size must be positive, got {n}")
-        gen = torch.Generator().manual_seed(seed)
-        idx = torch.randperm(len(self), generator=gen)[:n].sort().values
         return replace(self, x=self.x[idx], y=self.y[idx])
 
 

@@ -12,6 +12,19 @@ from typing import Iterator, Sequence
 import torch
 
 
+def subset_indices(size: int, n: int | None, seed: int = 0) -> torch.Tensor | None:
+    """Sorted indices of a seeded random subset of ``n`` out of ``size`` examples.
+
+    None when ``n`` is None or at least ``size`` (keep everything). The same ``(size, n, seed)``
+    gives the same indices on every machine; every data set's ``subset`` method uses this.
+    """
+    if n is None or n >= size:
+        return None
+    if n <= 0:
+        raise ValueError(f"subset size must be positive, got {n}")
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+
+
 def _check_tensors(tensors: Sequence[torch.Tensor]) -> int:
     if not tensors:
         raise ValueError("need at least one tensor to iterate over")

@@ -52,6 +52,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from infobounds.data.iterators import subset_indices
+
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
 SHAPE_NAMES: tuple[str, ...] = ("square", "ellipse", "heart")
@@ -197,11 +199,9 @@ class FactorImages:
 
     def subset(self, n: int | None, seed: int = 0) -> "FactorImages":
         """A seeded random subset of ``n`` images (all when ``n`` is None or too large)."""
-        if n is None or n >= len(self):
+        idx = subset_indices(len(self), n, seed)
+        if idx is None:
             return self
-        if n <= 0:
-            raise ValueError(f"subset size must be positive, got {n}")
-        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
         idx = idx.to(self.x.device)
         return replace(self, x=self.x[idx], factors=self.factors[idx], codes=self.codes[idx])
 

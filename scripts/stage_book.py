@@ -1,0 +1,62 @@
+"""Stage a copy of the book whose chapters are notebooks (``.ipynb``), then build that copy.
+
+Two modes:
+
+``executed STAGE``
+    The test command runs every chapter once under nbval (``chapters/conftest.py`` writes each
+    executed chapter to ``<stage>/chapters/NN_slug.ipynb``); this adds the rest of the book around
+    them with execution turned off, so the strict site build checks references, maths, citations
+    and glued numbers without executing the chapters a second time.
+``sources STAGE``
+    The book command: each ``chapters/NN_slug.md`` is converted by jupytext to an unexecuted
+    notebook, and Jupyter Book executes them while building.
+
+Either way the pages' sources are ``.ipynb``, so the Colab and Binder buttons open
+``chapters/NN_slug.ipynb`` on the ``notebooks`` branch, where the deploy workflow publishes them
+(``scripts/make_notebooks.py``); a build from the ``.md`` files would point Colab at Markdown,
+which it cannot open.
+
+Usage: python scripts/stage_book.py executed|sources STAGE_DIR
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapter_sources() -> list[Path]:
+    return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+
+
+def stage(target: Path, mode: str) -> None:
+    chapters = chapter_sources()
+    if mode == "executed":
+        missing = [c.stem for c in chapters if not (target / "chapters" / f"{c.stem}.ipynb").is_file()]
+        if missing:
+            raise SystemExit(f"no executed notebook for {', '.join(missing)}: did nbval run every chapter?")
+    elif mode == "sources":
+        import jupytext
+
+        (target / "chapters").mkdir(parents=True, exist_ok=True)
+        for chapter in chapters:
+            jupytext.write(jupytext.read(chapter), target / "chapters" / f"{chapter.stem}.ipynb")
+    else:
+        raise SystemExit(f"mode must be 'executed' or 'sources', got {mode!r}\n\n{__doc__}")
+    for folder in ["book", "src", "_static"]:
+        shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy2(ROOT / "_toc.yml", target / "_toc.yml")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    if mode == "executed":
+        config["execute"]["execute_notebooks"] = "off"
+    (target / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    stage(Path(sys.argv[2]), sys.argv[1])
