@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from infobounds.data import BatchStream
-from infobounds.models.cmi import SubspaceClassifier, SubspaceConfig, estimate_conditional_mi, shuffle_within
+from infobounds.models.cmi import (LeakageClassifier, SubspaceClassifier, SubspaceConfig, estimate_conditional_mi,
+                                   leakage_terms, plugin_conditional, shuffle_within)
 from infobounds.training import fit
 
 
@@ -39,11 +40,30 @@ def test_conditional_mi_estimator_known_answers():
     assert estimate_conditional_mi(mu + e1, mu + e2, None, steps=300) > 0.2
 
 
+def test_plugin_conditional_and_leakage_bound():
+    target = torch.tensor([0, 1, 1, 0, 0, 0])
+    cond = torch.tensor([0, 0, 0, 1, 1, 1])
+    p = plugin_conditional(target, 2, cond, 2)
+    assert torch.allclose(p[0], torch.tensor([1 / 3, 2 / 3])) and torch.allclose(p[4], torch.tensor([1.0, 0.0]))
+    assert torch.allclose(plugin_conditional(target, 2)[0], torch.tensor([4 / 6, 2 / 6]))
+    # A classifier that ignores z and outputs the plug-in conditional: bound = 0 and confusion = 0.
+    clf = LeakageClassifier(1, 2, 2, hidden=())  # one linear layer on [z, one-hot(cond)]
+    for prm in clf.parameters():
+        torch.nn.init.zeros_(prm)
+    with torch.no_grad():
+        clf.net[-1].weight[:, 1:] = p[[0, 4]].clamp_min(1e-6).log().T
+    with torch.no_grad():
+        ce, confusion, bound = leakage_terms(clf, torch.randn(6, 1), target, 2, cond, 2)
+    assert abs(float(confusion)) < 1e-4 and abs(float(bound)) < 1e-4
+
+
+@pytest.mark.parametrize("estimator", ["shuffle", "classifier"])
 @pytest.mark.parametrize("penalty,terms", [("none", {"ce_1", "ce_2"}), ("mi", {"ce_1", "ce_2", "mi_adversarial"}),
                                            ("cmi", {"ce_1", "ce_2", "cmi_adversarial"})])
-def test_loss_terms_and_one_step(penalty, terms):
+def test_loss_terms_and_one_step(penalty, terms, estimator):
     torch.manual_seed(0)
-    model = SubspaceClassifier(SubspaceConfig(input_dim=6, hidden=(16,), penalty=penalty, critic_hidden=(8,)))
+    model = SubspaceClassifier(SubspaceConfig(input_dim=6, hidden=(16,), penalty=penalty, critic_hidden=(8,),
+                                              estimator=estimator))
     x, a1, a2 = torch.randn(64, 6), torch.randint(0, 3, (64,)), torch.randint(0, 3, (64,))
     out = model.loss((x, a1, a2))
     assert set(out.terms) == terms
@@ -53,7 +73,8 @@ def test_loss_terms_and_one_step(penalty, terms):
     assert changed == ({"encoder", "heads"} if penalty == "none" else {"encoder", "heads", "critics"})
 
 
-@pytest.mark.parametrize("bad", [dict(penalty="tc"), dict(weight=-1.0), dict(n_classes=(1, 3)), dict(critic_steps=0)])
+@pytest.mark.parametrize("bad", [dict(penalty="tc"), dict(weight=-1.0), dict(n_classes=(1, 3)), dict(critic_steps=0),
+                                 dict(estimator="kde")])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
         SubspaceConfig(**bad)
