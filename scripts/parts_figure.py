@@ -79,7 +79,9 @@ def draw(out: Path) -> None:
         if k < len(layout) - 1:
             ax.annotate("", xy=(x + 1.0, 0.7), xytext=(x + 0.92, 0.7),
                         arrowprops=dict(arrowstyle="->", color="0.4"))
-    ax.text(0.04, -7.45, "filled: written and executed with the book; dashed: planned", fontsize=8.5, color="0.35")
+    if any(set(numbers) - written for *_, numbers, written in layout):
+        ax.text(0.04, -7.45, "filled: written and executed with the book; dashed: planned", fontsize=8.5,
+                color="0.35")
     fig.savefig(out, format=out.suffix[1:], bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
 
