@@ -51,7 +51,11 @@ def _make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
         if p.optimizer is not None:
             optimizers[p.name] = p.optimizer(params, p.lr)
         else:
-            optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay)
+            # The fused kernel updates every tensor in one pass instead of a Python loop over them:
+            # benchmarks/vae_throughput.py measured 24.0 -> 15.8 ms CPU per beta-VAE step (one thread).
+            fused = all(q.is_floating_point() and q.device.type in ("cpu", "cuda") for q in params)
+            optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay,
+                                                  fused=fused)
     return optimizers
 
 
