@@ -27,8 +27,9 @@ def cmd_list(args) -> int:
     from infobounds.recipes import RECIPES
 
     print("models (python -m infobounds train MODEL):")
+    width = max(map(len, MODELS))
     for name, target in MODELS.items():
-        print(f"  {name:12s} {target}{'' if name in RECIPES else '   (no command-line recipe; use it from Python)'}")
+        print(f"  {name:{width}s} {target}{'' if name in RECIPES else '   (no command-line recipe; use it from Python)'}")
     chapters = _chapters()
     print("chapters (python -m infobounds reproduce CHAPTER):")
     for path in chapters:
