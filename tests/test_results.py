@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from infobounds import results
 
 
@@ -33,3 +35,9 @@ def test_scoreboard_shows_a_full_profile_result_with_its_hardware(tmp_path, monk
 def test_empty_scoreboard(tmp_path, monkeypatch):
     monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path))
     assert "No results have been recorded yet." in results.scoreboard_markdown()
+
+
+def test_record_rejects_a_chapter_name_that_is_not_a_file_stem(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path))
+    with pytest.raises(ValueError, match="file stem"):
+        results.record("cmi_disentanglement", "gap", 0.3, profile="quick")

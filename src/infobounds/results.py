@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -58,7 +59,12 @@ def results_dir(profile: str) -> Path:
 
 def record(chapter: str, metric: str, value: float, *, profile: str, paper: float | None = None,
            unit: str = "", note: str = "") -> dict:
-    """Store ``value`` of ``metric`` for ``chapter`` (atomically merged into the chapter's JSON)."""
+    """Store ``value`` of ``metric`` for ``chapter`` (atomically merged into the chapter's JSON).
+
+    ``chapter`` is the chapter's file stem, ``NN_slug`` (the scoreboard orders and links by it).
+    """
+    if not re.fullmatch(r"\d\d_[a-z0-9_]+", chapter):
+        raise ValueError(f"chapter must be a chapter's file stem such as '02_information_bottleneck', got {chapter!r}")
     entry = {
         "metric": metric,
         "value": float(value),
