@@ -1,8 +1,6 @@
 """Coherence: a perfect generator scores 1, an input-blind one about chance; classifiers are cached
 outside the repository."""
 
-from dataclasses import replace
-
 import pytest
 import torch
 

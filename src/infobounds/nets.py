@@ -8,6 +8,10 @@ import torch
 from torch import nn
 
 
+# Last nonlinearity of a decoder or generator: "sigmoid" for images in [0, 1], "identity" otherwise.
+OUTPUTS = ("identity", "sigmoid")
+
+
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """A multi-layer perceptron ``in_dim -> hidden... -> out_dim`` with ``activation`` between layers
     and a linear output."""

@@ -20,7 +20,8 @@ adversary :math:`q_\phi(s|z)`, the chapter proves that the two-player objective
 is an upper bound on :math:`H(U) - \mathcal L_{\mathrm{CLUB}}` whenever the adversary can represent
 :math:`p(s|z)`: ``utility`` upper-bounds :math:`H(U) - I(U;Z)` (Barber-Agakov), ``rate``
 upper-bounds :math:`I(X;Z)`, and ``leakage`` is a Barber-Agakov *lower* bound on :math:`I(S;Z)`
-for any fixed adversary, equal to it at the best one. The adversary (player ``adversary``) minimises
+for any fixed adversary, equal to it at the best one. The adversary (player ``adversary``, the shared
+:class:`~infobounds.models.adversary.AttributeAdversary`) minimises
 its cross-entropy ``adversary_ce`` on detached codes; the encoder and decoders (player ``main``)
 then minimise the objective above with the adversary fixed, as in a GAN's alternating schedule.
 
@@ -35,13 +36,14 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
+from infobounds.models.adversary import AttributeAdversary, plugin_entropy
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch
 from infobounds.models.vib import VIB, VIBConfig
-from infobounds.nets import mlp, reparameterize
+from infobounds.nets import reparameterize
+from infobounds.validation import require_at_least, require_non_negative, require_positive
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,11 @@ class CLUBConfig:
     std_shift: float = -2.0  # sigma = softplus(raw + shift): the initial noise of the encoder
 
     def __post_init__(self) -> None:
-        if self.beta < 0 or self.alpha < 0:
-            raise ValueError(f"beta and alpha must be >= 0, got beta={self.beta}, alpha={self.alpha}")
-        if self.input_dim <= 0 or self.latent_dim <= 0:
-            raise ValueError("input_dim and latent_dim must be positive")
-        if self.n_utility < 2 or self.n_sensitive < 2:
-            raise ValueError("n_utility and n_sensitive must be >= 2")
-        if self.adversary_steps < 1:
-            raise ValueError(f"adversary_steps must be >= 1, got {self.adversary_steps}")
-        if self.lr <= 0 or self.lr_adversary <= 0:
-            raise ValueError("learning rates must be positive")
+        require_non_negative(beta=self.beta, alpha=self.alpha)
+        require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, lr=self.lr,
+                         lr_adversary=self.lr_adversary)
+        require_at_least(2, n_utility=self.n_utility, n_sensitive=self.n_sensitive)
+        require_at_least(1, adversary_steps=self.adversary_steps)
 
     def vib_config(self) -> VIBConfig:
         """The encoder, utility decoder and rate, as a VIB with the same beta."""
@@ -89,15 +86,13 @@ class CLUB(Trainable):
         super().__init__()
         self.config = config
         self.vib = VIB(config.vib_config())  # encoder, utility decoder (vib.classifier), rate
-        self.adversary = mlp(config.latent_dim, config.adversary_hidden, config.n_sensitive)  # q_phi(s|z)
+        self.adversary = AttributeAdversary(config.latent_dim, config.n_sensitive, config.adversary_hidden)  # q_phi(s|z)
         # H(S) in nats, a constant of the leakage term; log |S| until set_sensitive_marginal is called.
         self.register_buffer("h_s", torch.tensor(math.log(config.n_sensitive)))
 
     def set_sensitive_marginal(self, s: torch.Tensor) -> float:
         """Set H(S) to the entropy of the empirical distribution of ``s`` (nats) and return it."""
-        freq = torch.bincount(s.reshape(-1).long(), minlength=self.config.n_sensitive).double()
-        freq = freq[freq > 0] / freq.sum()
-        self.h_s.fill_(float(-(freq * freq.log()).sum()))
+        self.h_s.copy_(plugin_entropy(s, self.config.n_sensitive))
         return float(self.h_s)
 
     def _unpack(self, batch):
@@ -123,7 +118,7 @@ class CLUB(Trainable):
         logits_u = self.vib.classifier(z)  # p(u|z), (B, n_utility)
         utility = F.cross_entropy(logits_u, u)  # >= H(U) - I(U;Z)
         rate = kl_diagonal_gaussians(mu, logvar).mean()  # >= I(X;Z)
-        adversary_ce = F.cross_entropy(self.adversary(z), s)  # E[-log q_phi(s|z)] >= H(S|Z)
+        adversary_ce = self.adversary.cross_entropy(z, s)  # E[-log q_phi(s|z)] >= H(S|Z)
         leakage = self.h_s - adversary_ce  # <= I(S;Z), = I(S;Z) at the best adversary
         accuracy = (logits_u.argmax(-1) == u).float().mean()
         return LossTerms(terms={"utility": utility, "rate": rate, "leakage": leakage},
@@ -135,15 +130,12 @@ class CLUB(Trainable):
         x, _, s = self._unpack(batch)
         with torch.no_grad():
             z = self.sample(x)
-        logits_s = self.adversary(z)
-        adversary_ce = F.cross_entropy(logits_s, s)
-        accuracy = (logits_s.argmax(-1) == s).float().mean()
-        return LossTerms(terms={"adversary_ce": adversary_ce}, metrics={"accuracy": accuracy})
+        return self.adversary.fit_loss(z, s)
 
     def players(self) -> list[Player]:
         c = self.config
         return [Player("main", list(self.vib.parameters()), lr=c.lr),
-                Player("adversary", list(self.adversary.parameters()), lr=c.lr_adversary)]
+                self.adversary.player("adversary", lr=c.lr_adversary)]
 
     def schedule(self) -> list[Update]:
         # The adversary also trains at alpha = 0, where it only watches: its accuracy is then the

@@ -52,7 +52,8 @@ from torch.nn import functional as F
 from infobounds.bounds.coding_rate import class_pairwise_rate_reduction, rate_reduction
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.gan import dcgan_critic_body, dcgan_generator
-from infobounds.nets import mlp
+from infobounds.nets import OUTPUTS, mlp
+from infobounds.validation import require_at_least, require_choice, require_non_empty, require_non_negative, require_positive
 
 BODIES = ("mlp", "dcgan")
 DECODER_OBJECTIVES = ("full", "transcription")
@@ -83,38 +84,28 @@ class CTRLConfig:
     adam_betas: tuple[float, float] = (0.5, 0.999)  # (paper: 0.5, 0.999)
 
     def __post_init__(self) -> None:
-        if self.body not in BODIES:
-            raise ValueError(f"unknown body {self.body!r}: choose one of {', '.join(BODIES)}")
-        if self.decoder_objective not in DECODER_OBJECTIVES:
-            raise ValueError(f"unknown decoder_objective {self.decoder_objective!r}: choose one of "
-                             f"{', '.join(DECODER_OBJECTIVES)}")
-        if self.output not in ("identity", "sigmoid"):
-            raise ValueError(f"output must be 'identity' or 'sigmoid', got {self.output!r}")
-        if not self.data_shape or any(s <= 0 for s in self.data_shape):
-            raise ValueError(f"every entry of data_shape must be positive, got {self.data_shape}")
+        require_choice("body", self.body, BODIES)
+        require_choice("decoder_objective", self.decoder_objective, DECODER_OBJECTIVES)
+        require_choice("output", self.output, OUTPUTS)
+        require_non_empty(data_shape=self.data_shape)
+        require_positive(data_shape=self.data_shape, lr_encoder=self.lr_encoder, lr_decoder=self.lr_decoder)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
-        if self.pca_components < 0:
-            raise ValueError(f"pca_components must be >= 0, got {self.pca_components}")
+        require_non_negative(pca_components=self.pca_components)
         if self.pca_components and (self.body != "mlp" or self.output != "identity"):
             raise ValueError("the principal-subspace decoder (pca_components > 0) needs body='mlp' and "
                              "output='identity'")
         if self.pca_components > int(np.prod(self.data_shape)):
             raise ValueError(f"pca_components={self.pca_components} exceeds the data dimension "
                              f"{int(np.prod(self.data_shape))}")
-        if self.n_classes < 2:
-            raise ValueError(f"n_classes must be >= 2, got {self.n_classes}")
+        require_at_least(2, n_classes=self.n_classes)
         if self.feature_dim < 2:
             raise ValueError(f"feature_dim must be >= 2 (features live on the unit sphere), got {self.feature_dim}")
         if not (self.eps > 0 and np.isfinite(self.eps)):
             raise ValueError(f"eps must be positive and finite, got {self.eps}")
         if len(self.gammas) != 3 or any(g < 0 for g in self.gammas):
             raise ValueError(f"gammas must be three non-negative weights, got {self.gammas}")
-        if self.encoder_steps < 1 or self.decoder_steps < 1:
-            raise ValueError(f"encoder_steps and decoder_steps must be >= 1, got {self.encoder_steps} and "
-                             f"{self.decoder_steps}")
-        if self.lr_encoder <= 0 or self.lr_decoder <= 0:
-            raise ValueError("learning rates must be positive")
+        require_at_least(1, encoder_steps=self.encoder_steps, decoder_steps=self.decoder_steps)
 
     @classmethod
     def paper(cls, **kw) -> "CTRLConfig":

@@ -43,12 +43,12 @@ dimensions), so that they sit on the scale of ``pred``. With :math:`\alpha = \ga
 supervised VAE with a classifier head on :math:`z_x`, the chapter's plain baseline.
 
 :class:`AdversarialRepresentation` is the adversarial baseline (Edwards & Storkey, 2016; Xie et al.,
-2017): an encoder and classifier play against an adversary that predicts :math:`s` from :math:`z`.
+2017): an encoder and classifier play against an adversary that predicts :math:`s` from :math:`z`
+(:class:`~infobounds.models.adversary.AttributeAdversary`, shared with CLUB and DANN).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -56,8 +56,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
+from infobounds.models.adversary import AttributeAdversary
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import require_at_least, require_choice, require_non_negative, require_positive
 
 KERNELS = ("t", "gaussian")
 ADVERSARY_OBJECTIVES = ("negated_ce", "confusion")
@@ -176,18 +178,11 @@ class FarconVAEConfig:
     std_shift: float = 0.0  # encoder sigma = softplus(raw + std_shift) + 1e-4
 
     def __post_init__(self) -> None:
-        if min(self.alpha, self.beta, self.gamma) < 0:
-            raise ValueError(f"alpha, beta, gamma must be >= 0, got {self.alpha}, {self.beta}, {self.gamma}")
-        if self.kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {self.kernel!r}: choose one of {', '.join(KERNELS)}")
-        if self.kernel_scale <= 0:
-            raise ValueError(f"kernel_scale must be positive, got {self.kernel_scale}")
-        if self.input_dim <= 0 or self.latent_dim <= 0 or any(h <= 0 for h in self.hidden):
-            raise ValueError("input_dim, latent_dim and hidden widths must be positive")
-        if self.n_sensitive < 2 or self.n_classes < 2:
-            raise ValueError("n_sensitive and n_classes must be >= 2")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        require_non_negative(alpha=self.alpha, beta=self.beta, gamma=self.gamma)
+        require_choice("kernel", self.kernel, KERNELS)
+        require_positive(kernel_scale=self.kernel_scale, input_dim=self.input_dim, latent_dim=self.latent_dim,
+                         hidden=self.hidden, lr=self.lr)
+        require_at_least(2, n_sensitive=self.n_sensitive, n_classes=self.n_classes)
 
 
 def _encoder(in_dim: int, hidden: tuple[int, ...], latent: int, shift: float) -> nn.Sequential:
@@ -302,18 +297,12 @@ class AdversarialConfig:
     lr_adversary: float = 1e-3  # Adam learning rate of the adversary
 
     def __post_init__(self) -> None:
-        if self.beta < 0 or self.lam < 0:
-            raise ValueError(f"beta and lam must be >= 0, got {self.beta}, {self.lam}")
-        if self.objective not in ADVERSARY_OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}: choose one of {', '.join(ADVERSARY_OBJECTIVES)}")
-        if self.adversary_steps < 1:
-            raise ValueError(f"adversary_steps must be >= 1, got {self.adversary_steps}")
-        if self.input_dim <= 0 or self.latent_dim <= 0 or any(h <= 0 for h in (*self.hidden, *self.adversary_hidden)):
-            raise ValueError("input_dim, latent_dim and hidden widths must be positive")
-        if self.n_sensitive < 2 or self.n_classes < 2:
-            raise ValueError("n_sensitive and n_classes must be >= 2")
-        if self.lr <= 0 or self.lr_adversary <= 0:
-            raise ValueError("learning rates must be positive")
+        require_non_negative(beta=self.beta, lam=self.lam)
+        require_choice("objective", self.objective, ADVERSARY_OBJECTIVES)
+        require_at_least(1, adversary_steps=self.adversary_steps)
+        require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, hidden=self.hidden,
+                         adversary_hidden=self.adversary_hidden, lr=self.lr, lr_adversary=self.lr_adversary)
+        require_at_least(2, n_sensitive=self.n_sensitive, n_classes=self.n_classes)
 
 
 class AdversarialRepresentation(Trainable):
@@ -324,7 +313,7 @@ class AdversarialRepresentation(Trainable):
         self.config = c = config
         self.encoder = _encoder(c.input_dim + c.n_sensitive, c.hidden, c.latent_dim, 0.0)
         self.classifier = nn.Linear(c.latent_dim, c.n_classes)
-        self.adversary = mlp(c.latent_dim, c.adversary_hidden, c.n_sensitive)
+        self.adversary = AttributeAdversary(c.latent_dim, c.n_sensitive, c.adversary_hidden)  # a(s | z)
 
     def encode(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.reshape(x.shape[0], -1)
@@ -336,9 +325,7 @@ class AdversarialRepresentation(Trainable):
         with torch.no_grad():
             mu, logvar = self.encode(x, s)
             z = reparameterize(mu, logvar)
-        logits = self.adversary(z)
-        return LossTerms(terms={"adversary_ce": F.cross_entropy(logits, s)},
-                         metrics={"adversary_accuracy": (logits.argmax(-1) == s).float().mean()})
+        return self.adversary.fit_loss(z, s, metric="adversary_accuracy")
 
     def main_loss(self, batch) -> LossTerms:
         x, y, s = batch
@@ -346,11 +333,11 @@ class AdversarialRepresentation(Trainable):
         mu, logvar = self.encode(x, s)
         z = reparameterize(mu, logvar)
         logits = self.classifier(z)
-        log_a = F.log_softmax(self.adversary(z), dim=-1)  # (B, S); only the encoder is stepped (player main)
+        # only the encoder and classifier are stepped here (player main); the adversary is held fixed
         if c.objective == "negated_ce":
-            confusion = F.nll_loss(log_a, s.long()).neg()  # -CE of the adversary: the encoder maximises it
+            confusion = self.adversary.cross_entropy(z, s.long()).neg()  # the encoder maximises the adversary's CE
         else:
-            confusion = -log_a.mean(-1).mean() - math.log(c.n_sensitive)  # CE to uniform - log|S| >= 0
+            confusion = self.adversary.confusion(z)  # CE to uniform - log|S| >= 0
         kl = kl_diagonal_gaussians(mu, logvar).mean() / c.latent_dim
         return LossTerms(terms={"ce": F.cross_entropy(logits, y), "kl": kl, "confusion": confusion},
                          weights={"kl": c.beta, "confusion": c.lam},
@@ -358,7 +345,7 @@ class AdversarialRepresentation(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("adversary", parameters_of(self.adversary), lr=c.lr_adversary),
+        return [self.adversary.player("adversary", lr=c.lr_adversary),
                 Player("main", parameters_of(self.encoder, self.classifier), lr=c.lr)]
 
     def schedule(self) -> list[Update]:

@@ -47,7 +47,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
-from infobounds.nets import mlp
+from infobounds.nets import OUTPUTS, mlp
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 LOSSES = ("minimax", "nonsaturating", "wgan-gp")
 BODIES = ("mlp", "dcgan")
@@ -74,20 +76,16 @@ class GANConfig:
     train_generator: bool = True  # False: only the critic learns, against a fixed generator
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        if self.body not in BODIES:
-            raise ValueError(f"unknown body {self.body!r}: choose one of {', '.join(BODIES)}")
-        if self.output not in ("identity", "sigmoid"):
-            raise ValueError(f"output must be 'identity' or 'sigmoid', got {self.output!r}")
-        if self.latent_dim <= 0 or not self.data_shape or any(s <= 0 for s in self.data_shape):
-            raise ValueError("latent_dim and every entry of data_shape must be positive")
+        require_choice("loss", self.loss, LOSSES)
+        require_choice("body", self.body, BODIES)
+        require_choice("output", self.output, OUTPUTS)
+        require_non_empty(data_shape=self.data_shape)
+        require_positive(latent_dim=self.latent_dim, data_shape=self.data_shape, lr_generator=self.lr_generator,
+                         lr_critic=self.lr_critic)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
-        if self.critic_steps < 1 or self.gp_weight < 0:
-            raise ValueError("critic_steps must be >= 1 and gp_weight >= 0")
-        if self.lr_generator <= 0 or self.lr_critic <= 0:
-            raise ValueError("learning rates must be positive")
+        require_at_least(1, critic_steps=self.critic_steps)
+        require_non_negative(gp_weight=self.gp_weight)
 
     @classmethod
     def dcgan(cls, loss: str = "nonsaturating", data_shape: tuple[int, int, int] = (1, 28, 28),

@@ -53,7 +53,9 @@ from torch import nn
 
 from infobounds.bounds.transport import mmd
 from infobounds.models.base import LossTerms, Player, Trainable
-from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.nets import OUTPUTS, GaussianHead, mlp, reparameterize
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 PRIORS = ("gaussian", "mixture", "neural")
 GW_PAIRS = ("generative", "inference")
@@ -79,28 +81,15 @@ class GWAEConfig:
     lr: float = 1e-3  # Adam (paper: RMSprop 1e-4)
 
     def __post_init__(self) -> None:
-        if not self.input_shape or any(int(s) <= 0 for s in self.input_shape):
-            raise ValueError(f"input_shape must be non-empty and positive, got {self.input_shape}")
-        if self.latent_dim <= 0 or any(h <= 0 for h in self.hidden):
-            raise ValueError("latent_dim and hidden widths must be positive")
-        if self.output not in ("identity", "sigmoid"):
-            raise ValueError(f"output must be 'identity' or 'sigmoid', got {self.output!r}")
-        if self.prior not in PRIORS:
-            raise ValueError(f"unknown prior {self.prior!r}: choose one of {', '.join(PRIORS)}")
-        if self.prior_components < 2:
-            raise ValueError(f"prior_components must be >= 2, got {self.prior_components}")
-        if self.gw_pairs not in GW_PAIRS:
-            raise ValueError(f"unknown gw_pairs {self.gw_pairs!r}: choose one of {', '.join(GW_PAIRS)}")
-        if self.gw_exponent not in (1, 2):
-            raise ValueError(f"gw_exponent must be 1 or 2, got {self.gw_exponent}")
-        if min(self.coef_w, self.coef_d, self.coef_entropy) < 0:
-            raise ValueError("coef_w, coef_d and coef_entropy must be >= 0")
-        if self.distance_scale_init <= 0:
-            raise ValueError(f"distance_scale_init must be positive, got {self.distance_scale_init}")
-        if not self.kernel_scales or any(s <= 0 for s in self.kernel_scales):
-            raise ValueError(f"kernel_scales must be positive, got {self.kernel_scales}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        require_non_empty(input_shape=self.input_shape, kernel_scales=self.kernel_scales)
+        require_positive(input_shape=self.input_shape, latent_dim=self.latent_dim, hidden=self.hidden,
+                         distance_scale_init=self.distance_scale_init, kernel_scales=self.kernel_scales, lr=self.lr)
+        require_choice("output", self.output, OUTPUTS)
+        require_choice("prior", self.prior, PRIORS)
+        require_at_least(2, prior_components=self.prior_components)
+        require_choice("gw_pairs", self.gw_pairs, GW_PAIRS)
+        require_choice("gw_exponent", self.gw_exponent, (1, 2))
+        require_non_negative(coef_w=self.coef_w, coef_d=self.coef_d, coef_entropy=self.coef_entropy)
 
     @property
     def input_dim(self) -> int:
@@ -112,8 +101,7 @@ class MetaPrior(nn.Module):
 
     def __init__(self, family: str, latent_dim: int, components: int = 10):
         super().__init__()
-        if family not in PRIORS:
-            raise ValueError(f"unknown prior {family!r}: choose one of {', '.join(PRIORS)}")
+        require_choice("prior", family, PRIORS)
         self.family, self.latent_dim = family, latent_dim
         if family == "mixture":
             self.means = nn.Parameter(torch.randn(components, latent_dim))  # (C, K)

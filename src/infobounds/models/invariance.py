@@ -19,8 +19,9 @@ risks :math:`R_e = \mathbb E_{p(x,y|e)}\mathbb E_{q(z|x)}[-\log q(y|z)]`, and
 where the penalty is one criterion of the chapter:
 
 * ``dann``, *independence* :math:`Z \perp E`: ``independence`` :math:`= H(E) - \mathbb E[-\log d(e|z)]`,
-  a lower bound on :math:`I(Z;E)` (Barber-Agakov) whose discriminator :math:`d(e|z)` is a second
-  player that minimises its cross-entropy while the encoder maximises it;
+  a lower bound on :math:`I(Z;E)` (Barber-Agakov) whose discriminator :math:`d(e|z)` (an
+  :class:`~infobounds.models.adversary.AttributeAdversary`) is a second player that minimises its
+  cross-entropy while the encoder maximises it;
 * ``cdann``, *separation* :math:`Z \perp E \mid Y`: ``separation`` :math:`= H(E|Y) - \mathbb E[-\log d(e|z,y)]
   \le I(Z;E|Y)`, the discriminator also seeing the label;
 * ``irm``, *sufficiency* via IRMv1: ``irm_penalty`` :math:`= \frac1m\sum_e \lVert\nabla_{w|w=1} R_e(w \cdot
@@ -41,9 +42,11 @@ import torch
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
+from infobounds.models.adversary import AttributeAdversary, plugin_entropy
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.vib import VIB, VIBConfig
-from infobounds.nets import mlp, reparameterize
+from infobounds.nets import reparameterize
+from infobounds.validation import require_at_least, require_choice, require_non_negative, require_positive
 
 CRITERIA = ("erm", "dann", "cdann", "irm", "vrex")
 PENALTY_NAME = {"dann": "independence", "cdann": "separation", "irm": "irm_penalty", "vrex": "rex_penalty"}
@@ -66,14 +69,13 @@ class InvarianceConfig:
     weight_decay: float = 1e-3  # L2 on encoder and classifier (IRM: 0.0011)
 
     def __post_init__(self) -> None:
-        if self.criterion not in CRITERIA:
-            raise ValueError(f"unknown criterion {self.criterion!r}: choose one of {', '.join(CRITERIA)}")
+        require_choice("criterion", self.criterion, CRITERIA)
         if self.n_environments < 2:
             raise ValueError(f"invariance needs at least two environments, got {self.n_environments}")
-        if self.penalty_weight < 0 or self.anneal_steps < 0 or self.weight_decay < 0:
-            raise ValueError("penalty_weight, anneal_steps and weight_decay must be >= 0")
-        if self.discriminator_steps < 1 or self.lr_discriminator <= 0:
-            raise ValueError("discriminator_steps must be >= 1 and lr_discriminator > 0")
+        require_non_negative(penalty_weight=self.penalty_weight, anneal_steps=self.anneal_steps,
+                             weight_decay=self.weight_decay)
+        require_at_least(1, discriminator_steps=self.discriminator_steps)
+        require_positive(lr_discriminator=self.lr_discriminator)
 
     @property
     def penalty(self) -> str | None:
@@ -89,12 +91,6 @@ def per_environment_risks(ce: torch.Tensor, e: torch.Tensor, m: int) -> tuple[to
     return sums / counts.clamp_min(1.0), counts > 0
 
 
-def _entropy_of_counts(labels: torch.Tensor, m: int) -> torch.Tensor:
-    freq = torch.bincount(labels, minlength=m).double() / labels.numel()
-    freq = freq[freq > 0]
-    return -(freq * freq.log()).sum().float()
-
-
 class InvariantClassifier(Trainable):
     """A :class:`VIB` trained on (x, y, e) batches with the penalty of ``config.criterion``."""
 
@@ -104,9 +100,10 @@ class InvariantClassifier(Trainable):
         self.vib = VIB(config.vib)
         self.discriminator = None
         if config.criterion in ("dann", "cdann"):
-            extra = config.vib.n_classes if config.criterion == "cdann" else 0
-            self.discriminator = mlp(config.vib.latent_dim + extra, config.discriminator_hidden,
-                                     config.n_environments)
+            # d(e|z), or d(e|z, y) for cdann: the label is the discriminator's condition
+            conditional = config.vib.n_classes if config.criterion == "cdann" else 0
+            self.discriminator = AttributeAdversary(config.vib.latent_dim, config.n_environments,
+                                                    config.discriminator_hidden, n_condition=conditional)
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))  # encoder steps, for the warm-up
         self.autocast_safe = config.criterion != "irm"  # bf16 double backward loses too much
 
@@ -121,18 +118,16 @@ class InvariantClassifier(Trainable):
             raise ValueError(f"environment indices must lie in 0..{self.config.n_environments - 1}")
         return x, y, e
 
-    def _discriminator_input(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.config.criterion == "cdann":
-            return torch.cat([z, F.one_hot(y, self.config.vib.n_classes).to(z.dtype)], dim=1)  # (B, K + C)
-        return z  # (B, K)
+    def _condition(self, y: torch.Tensor) -> torch.Tensor | None:
+        return y if self.config.criterion == "cdann" else None
 
     def _conditional_entropy_e(self, y: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """H(E) of the batch (dann) or H(E|Y) = H(E, Y) - H(Y) (cdann), in nats."""
         m = self.config.n_environments
         if self.config.criterion == "dann":
-            return _entropy_of_counts(e, m)
+            return plugin_entropy(e, m)
         c = self.config.vib.n_classes
-        return _entropy_of_counts(y * m + e, m * c) - _entropy_of_counts(y, c)
+        return plugin_entropy(y * m + e, m * c) - plugin_entropy(y, c)
 
     def current_penalty_weight(self) -> float:
         """lambda: 1 during the warm-up, ``penalty_weight`` afterwards."""
@@ -160,7 +155,7 @@ class InvariantClassifier(Trainable):
         elif c.criterion == "vrex":
             terms["rex_penalty"] = risks[present].var(unbiased=False)  # Var_e R_e
         elif c.criterion in ("dann", "cdann"):
-            d_ce = F.cross_entropy(self.discriminator(self._discriminator_input(z, y)), e)
+            d_ce = self.discriminator.cross_entropy(z, e, condition=self._condition(y))
             # H(E) - E[-log d(e|z)] <= I(Z;E); (cdann: H(E|Y) - E[-log d(e|z,y)] <= I(Z;E|Y))
             terms[c.penalty] = self._conditional_entropy_e(y, e) - d_ce
         lam = self.current_penalty_weight() if c.penalty else 1.0
@@ -183,17 +178,15 @@ class InvariantClassifier(Trainable):
         with torch.no_grad():
             mu, logvar = self.vib.encode(x)
             z = reparameterize(mu, logvar)
-        logits = self.discriminator(self._discriminator_input(z, y))  # (B, m)
-        return LossTerms(terms={"discriminator_ce": F.cross_entropy(logits, e)},
-                         metrics={"discriminator_accuracy": (logits.argmax(-1) == e).float().mean()})
+        return self.discriminator.fit_loss(z, e, condition=self._condition(y), term="discriminator_ce",
+                                           metric="discriminator_accuracy")
 
     def players(self) -> list[Player]:
         c = self.config
         players = [Player("main", parameters_of(self.vib), lr=c.vib.lr, betas=c.vib.adam_betas,
                           weight_decay=c.weight_decay)]
         if self.discriminator is not None:
-            players.append(Player("discriminator", parameters_of(self.discriminator), lr=c.lr_discriminator,
-                                  betas=c.vib.adam_betas))
+            players.append(self.discriminator.player("discriminator", lr=c.lr_discriminator, betas=c.vib.adam_betas))
         return players
 
     def schedule(self) -> list[Update]:

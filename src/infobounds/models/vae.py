@@ -53,6 +53,8 @@ from torch.nn import functional as F
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
 from infobounds.models.base import LossTerms, Player, Trainable
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 DECODERS = ("bernoulli", "gaussian", "squared_error")
 PRIORS = ("standard", "gaussian", "mixture")
@@ -80,28 +82,15 @@ class VAEConfig:
     std_shift: float = 0.0  # encoder sigma = softplus(raw + std_shift) + 1e-4
 
     def __post_init__(self) -> None:
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
-        if self.latent_dim <= 0:
-            raise ValueError(f"latent_dim must be positive, got {self.latent_dim}")
-        if not self.input_shape or any(int(s) <= 0 for s in self.input_shape):
-            raise ValueError(f"input_shape must be non-empty and positive, got {self.input_shape}")
-        if self.body not in BODIES:
-            raise ValueError(f"unknown body {self.body!r}: choose one of {', '.join(BODIES)}")
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
-        if self.prior not in PRIORS:
-            raise ValueError(f"unknown prior {self.prior!r}: choose one of {', '.join(PRIORS)}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-        if self.decoder_std <= 0:
-            raise ValueError(f"decoder_std must be positive, got {self.decoder_std}")
-        if self.prior_components < 1:
-            raise ValueError(f"prior_components must be >= 1, got {self.prior_components}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if any(h <= 0 for h in self.hidden) or any(c <= 0 for c in self.conv_channels):
-            raise ValueError("hidden widths and conv channels must be positive")
+        require_non_negative(beta=self.beta)
+        require_non_empty(input_shape=self.input_shape)
+        require_positive(latent_dim=self.latent_dim, input_shape=self.input_shape, decoder_std=self.decoder_std,
+                         lr=self.lr, hidden=self.hidden, conv_channels=self.conv_channels)
+        require_choice("body", self.body, BODIES)
+        require_choice("decoder", self.decoder, DECODERS)
+        require_choice("prior", self.prior, PRIORS)
+        require_choice("activation", self.activation, ACTIVATIONS)
+        require_at_least(1, prior_components=self.prior_components)
         if self.body == "conv":
             if len(self.input_shape) != 3:
                 raise ValueError(f"the conv body needs input_shape (C, H, W), got {self.input_shape}")

@@ -37,14 +37,13 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.transport import mmd
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
-from infobounds.nets import mlp
+from infobounds.nets import OUTPUTS, mlp
+from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
-OUTPUTS = ("identity", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -61,20 +60,11 @@ class WAEConfig:
     lr: float = 1e-3  # Adam, encoder and decoder (paper: 1e-3 MNIST, 3e-4 CelebA)
 
     def __post_init__(self) -> None:
-        if not self.input_shape or any(int(s) <= 0 for s in self.input_shape):
-            raise ValueError(f"input_shape must be non-empty and positive, got {self.input_shape}")
-        if self.latent_dim <= 0 or any(h <= 0 for h in self.hidden):
-            raise ValueError("latent_dim and hidden widths must be positive")
-        if self.output not in OUTPUTS:
-            raise ValueError(f"unknown output {self.output!r}: choose one of {', '.join(OUTPUTS)}")
-        if self.prior_std <= 0:
-            raise ValueError(f"prior_std must be positive, got {self.prior_std}")
-        if self.lam < 0:
-            raise ValueError(f"lam must be >= 0, got {self.lam}")
-        if not self.kernel_scales or any(s <= 0 for s in self.kernel_scales):
-            raise ValueError(f"kernel_scales must be positive, got {self.kernel_scales}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        require_non_empty(input_shape=self.input_shape, kernel_scales=self.kernel_scales)
+        require_positive(input_shape=self.input_shape, latent_dim=self.latent_dim, hidden=self.hidden,
+                         prior_std=self.prior_std, kernel_scales=self.kernel_scales, lr=self.lr)
+        require_choice("output", self.output, OUTPUTS)
+        require_non_negative(lam=self.lam)
 
     @property
     def input_dim(self) -> int:
@@ -91,10 +81,8 @@ class WAEGANConfig(WAEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.disc_hidden or any(h <= 0 for h in self.disc_hidden):
-            raise ValueError("disc_hidden must be a non-empty tuple of positive widths")
-        if self.lr_discriminator <= 0:
-            raise ValueError(f"lr_discriminator must be positive, got {self.lr_discriminator}")
+        require_non_empty(disc_hidden=self.disc_hidden)
+        require_positive(disc_hidden=self.disc_hidden, lr_discriminator=self.lr_discriminator)
 
 
 class WAEMMD(Trainable):
