@@ -95,3 +95,30 @@ def test_bad_levels_raise():
     with pytest.raises(ValueError, match="factor levels"):
         render(np.array([[3, 0, 0, 0, 0]]), 32)
     assert factor_values()["orientation"].shape == (40,)
+
+
+def test_load_shapes_through_the_data_api_splits_the_grid_and_renders_only_what_it_keeps():
+    from infobounds import data
+
+    levels = dict(shape=[0, 2], scale=2, orientation=3, pos_x=4, pos_y=2)
+    spec = Shapes.make(16, **levels)
+    train = data.load("shapes", "train", resolution=16, levels=levels)
+    test = data.load("shapes", "test", resolution=16, levels=levels)
+    assert "shapes" in data.available() and train.classes == ("square", "ellipse", "heart")
+    assert len(train) == int(0.8 * spec.n_combinations) and len(train) + len(test) == spec.n_combinations
+    as_rows = lambda d: {tuple(c) for c in d.codes.tolist()}  # noqa: E731
+    assert not as_rows(train) & as_rows(test) and as_rows(train) | as_rows(test) == as_rows(spec.grid())
+    # a subset is rendered on its own and equals the same rows of the rendered grid
+    sub = data.load("shapes", "test", n=7, seed=3, resolution=16, levels=levels)
+    assert len(sub) == 7 and as_rows(sub) <= as_rows(test)
+    flat = np.ravel_multi_index(tuple(sub.codes.numpy().T), spec.factor_sizes)
+    assert torch.equal(sub.x, spec.grid().x[torch.from_numpy(flat)])
+    # without a split, a subset is the grid's own seeded subset
+    whole = load_shapes(resolution=16, levels=levels, n=5, seed=1)
+    assert torch.equal(whole.codes, spec.grid().subset(5, seed=1).codes)
+    with pytest.raises(ValueError, match="resolution and levels"):
+        data.load("shapes", "train", n=3, colour=True)
+    with pytest.raises(ValueError, match="takes no options"):
+        data.load("digits", "train", resolution=16)
+    with pytest.raises(ValueError, match="unknown split"):
+        load_shapes(split="validation", resolution=16, levels=levels)

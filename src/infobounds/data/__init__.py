@@ -13,6 +13,12 @@ Data sets
 ``cifar10``
     32x32 colour images in [0, 1], (N, 3, 32, 32); found or downloaded as described in
     :mod:`infobounds.data.cifar`.
+``shapes``
+    dSprites-style images with their five known factors, rendered exactly on the fly
+    (:mod:`infobounds.data.shapes`): a :class:`~infobounds.data.shapes.FactorImages` with ``x``
+    (N, 1, R, R), ``y`` (the shape), ``factors`` and ``codes``. Keywords ``resolution`` (default
+    64) and ``levels`` choose a sub-grid; ``train`` and ``test`` are a fixed 80/20 partition of its
+    combinations. Pass ``n``: the whole 64x64 grid is 737,280 images (12 GB).
 
 Synthetic sources (correlated Gaussians with known mutual information and friends) live in
 :mod:`infobounds.data.synthetic`.
@@ -21,11 +27,15 @@ Synthetic sources (correlated Gaussians with known mutual information and friend
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 
 from infobounds.data.idx import DataNotFoundError, locate_idx_files, read_idx
 from infobounds.data.iterators import BatchStream, iterate_batches, subset_indices
+
+if TYPE_CHECKING:
+    from infobounds.data.shapes import FactorImages
 
 __all__ = [
     "BatchStream",
@@ -115,6 +125,7 @@ _LOADERS = {
     "mnist": lambda split: _load_idx_images("mnist", split, DIGIT_CLASSES),
     "digits": _load_digits,
     "cifar10": _load_cifar10,
+    "shapes": None,  # rendered by infobounds.data.shapes.load_shapes, with its own options
 }
 
 
@@ -130,16 +141,19 @@ def load(
     n: int | None = None,
     seed: int = 0,
     device: str | torch.device | None = None,
-) -> LabelledImages:
+    **options,
+) -> LabelledImages | FactorImages:
     """Load a labelled image data set as tensors.
 
     Parameters
     ----------
-    name : one of :func:`available` (``fashion_mnist``, ``mnist``, ``digits``).
+    name : one of :func:`available` (``fashion_mnist``, ``mnist``, ``digits``, ``cifar10``, ``shapes``).
     split : ``"train"`` or ``"test"``.
     n : keep a seeded random subset of this many examples (the quick profile's sizes).
     seed : seed of that subset.
     device : move the tensors there (the full profile keeps data resident on the GPU).
+    options : for ``shapes`` only, ``resolution`` and ``levels`` of
+        :func:`~infobounds.data.shapes.load_shapes`.
 
     Raises
     ------
@@ -154,5 +168,14 @@ def load(
         raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(available())}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    if key == "shapes":
+        from infobounds.data.shapes import load_shapes
+
+        unknown = set(options) - {"resolution", "levels"}
+        if unknown:
+            raise ValueError(f"shapes takes the options resolution and levels, not {', '.join(sorted(unknown))}")
+        return load_shapes(split=split, n=n, seed=seed, device=device, **options)
+    if options:
+        raise ValueError(f"{name!r} takes no options, got {', '.join(sorted(options))}")
     data = _LOADERS[key](split).subset(n, seed=seed)
     return data.to(device) if device is not None else data

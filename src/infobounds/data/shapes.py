@@ -190,6 +190,11 @@ class FactorImages:
         f = self.factors.cpu().numpy()
         return np.stack([vals[name][f[:, k]] for k, name in enumerate(FACTOR_NAMES)], axis=1)
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Names of the labels ``y``, as :class:`~infobounds.data.LabelledImages` has them."""
+        return SHAPE_NAMES
+
     def factor(self, name: str) -> torch.Tensor:
         """The full-grid levels of one factor, (N,)."""
         return self.factors[:, FACTOR_NAMES.index(name)]
@@ -343,18 +348,45 @@ class Shapes:
 _GRIDS: dict[Shapes, FactorImages] = {}  # rendered grids, oldest first
 
 
+SPLITS = ("train", "test")
+TRAIN_FRACTION = 0.8  # of the grid's combinations, in a fixed seeded partition
+
+
+def split_codes(shapes: Shapes, split: str | None) -> np.ndarray:
+    """The sub-grid codes of ``split``: every combination (None), or a fixed 80/20 partition of them
+    into ``"train"`` and ``"test"`` (seed 0, the same on every machine; sorted grid order)."""
+    codes = shapes.all_codes()
+    if split is None:
+        return codes
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)} (or None for the whole grid)")
+    perm = torch.randperm(len(codes), generator=torch.Generator().manual_seed(0)).numpy()
+    cut = int(TRAIN_FRACTION * len(codes))
+    return codes[np.sort(perm[:cut] if split == "train" else perm[cut:])]
+
+
 def load_shapes(
     *,
+    split: str | None = None,
     resolution: int = 64,
     levels: Mapping[str, int | Sequence[int] | None] | None = None,
     n: int | None = None,
     seed: int = 0,
     device: str | torch.device | None = None,
 ) -> FactorImages:
-    """All combinations of a sub-grid (or a seeded random ``n`` of them), like ``data.load``.
+    """Combinations of a sub-grid, like ``data.load`` (which calls this for ``"shapes"``).
 
-    ``load_shapes(resolution=64)`` is the dSprites-scale set of 737,280 images (about 12 GB as
-    float32: the full profile keeps it on the GPU); the quick profile uses 32 x 32 and fewer levels.
+    ``split=None`` gives every combination; ``"train"`` / ``"test"`` a fixed 80/20 partition of them
+    (:func:`split_codes`). ``n`` keeps a seeded random subset of ``n`` of those, and only the kept
+    images are rendered. ``load_shapes(resolution=64)`` is the dSprites-scale set of 737,280 images
+    (about 2 GB as float32; the full profile keeps it on the GPU); the quick profile uses 32 x 32 and
+    fewer levels.
     """
-    data = Shapes.make(resolution, **(levels or {})).grid().subset(n, seed=seed)
+    shapes = Shapes.make(resolution, **(levels or {}))
+    if split is None and n is None:
+        data = shapes.grid()
+    else:
+        codes = split_codes(shapes, split)
+        idx = subset_indices(len(codes), n, seed)
+        data = shapes.images(codes if idx is None else codes[idx.numpy()])
     return data.to(device) if device is not None else data
