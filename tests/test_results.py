@@ -41,3 +41,18 @@ def test_record_rejects_a_chapter_name_that_is_not_a_file_stem(tmp_path, monkeyp
     monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path))
     with pytest.raises(ValueError, match="file stem"):
         results.record("cmi_disentanglement", "gap", 0.3, profile="quick")
+
+
+def test_record_run_is_kept_apart_from_the_metrics_and_listed_under_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path))
+    results.record("06_vae_rate_distortion", "rate", 12.5, profile="full", unit="nats")
+    assert "No chapter has been run" in results.scoreboard_markdown()
+    run = results.record_run("06_vae_rate_distortion", profile="full", wall_s=300.0, train_s=240.0,
+                             examples=2_400_000, fits=5)
+    assert run["examples_per_s"] == 10_000.0 and {"hardware", "git_sha", "torch", "date"} <= set(run)
+    board = results.scoreboard_markdown()
+    metric_rows = [line for line in board.splitlines() if line.startswith("| 06_vae")]
+    assert len(metric_rows) == 2 and "_run" not in board  # one metric row and one run row
+    assert "| 06_vae_rate_distortion | full | ok | 300 | 240 | 1e+04 |" in board
+    with pytest.raises(ValueError, match="file stem"):
+        results.record_run("vae", profile="full", wall_s=1, train_s=1, examples=1, fits=1)

@@ -174,3 +174,17 @@ def test_player_can_bring_its_own_optimizer():
     fit(model, BatchStream(x, y, batch_size=32, seed=0), steps=1, progress=False)
     # One plain SGD step: w <- w - lr * grad (Adam's first step would move every weight by ~lr).
     torch.testing.assert_close(model.w.detach(), torch.ones(10) - 0.01 * grad)
+
+
+def test_fit_reports_its_throughput_and_appends_it_to_the_run_log(tmp_path, monkeypatch):
+    import json
+
+    log = tmp_path / "fits.jsonl"
+    monkeypatch.setenv("INFOBOUNDS_RUN_LOG", str(log))
+    x, y = torch.rand(100, 6), torch.randint(0, 2, (100,))
+    result = fit(VIB(VIBConfig(input_dim=6, hidden=(4,), latent_dim=2, n_classes=2)), BatchStream(x, y, batch_size=16),
+                 steps=5, progress=False, desc="tiny")
+    assert result.examples == 5 * 16 and result.seconds > 0 and result.examples_per_second > 0
+    (line,) = log.read_text().splitlines()
+    assert json.loads(line) == {"desc": "tiny", "device": "cpu", "steps": 5, "seconds": result.seconds,
+                                "examples": 80}

@@ -72,10 +72,46 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_reproduce(args) -> int:
+def run_chapter(path: Path, profile: str, cell_timeout: float | None = None) -> dict:
+    """Execute the chapter at ``path`` in ``profile`` in a fresh kernel and record its run.
+
+    The chapter's own ``results.record`` calls write its metrics to ``results/<profile>/``; this adds
+    the ``_run`` entry (:func:`infobounds.results.record_run`): the chapter's wall time and the
+    throughput of its ``fit`` calls, which the kernel appends to a run log. A failing cell is
+    recorded as ``status: failed`` and re-raised.
+    """
+    import tempfile
+
     import jupytext
     from nbclient import NotebookClient
 
+    from infobounds.results import record_run
+    from infobounds.training.loop import RUN_LOG_VAR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "fits.jsonl"
+        saved = {k: os.environ.get(k) for k in ("INFOBOUNDS_PROFILE", RUN_LOG_VAR)}
+        os.environ.update({"INFOBOUNDS_PROFILE": profile, RUN_LOG_VAR: str(log)})  # the kernel inherits both
+        start, status = time.time(), "failed"
+        try:
+            nb = jupytext.read(path)
+            NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            status = "ok"
+        finally:
+            wall = time.time() - start
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            fits = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+            entry = record_run(path.stem, profile=profile, wall_s=wall, train_s=sum(f["seconds"] for f in fits),
+                               examples=sum(f["examples"] for f in fits), fits=len(fits), status=status)
+    return entry
+
+
+def cmd_reproduce(args) -> int:
     chapters = {p.stem: p for p in _chapters()}
     wanted = list(chapters) if args.chapter == "all" else [args.chapter]
     unknown = [c for c in wanted if c not in chapters]
@@ -83,13 +119,20 @@ def cmd_reproduce(args) -> int:
         print(f"infobounds reproduce: unknown chapter {unknown[0]!r}; choose one of: all, {', '.join(chapters)}",
               file=sys.stderr)
         return 2
-    os.environ["INFOBOUNDS_PROFILE"] = args.profile
+    failed = []
     for name in wanted:
-        start = time.time()
-        nb = jupytext.read(chapters[name])
-        NotebookClient(nb, timeout=None, kernel_name="python3",
-                       resources={"metadata": {"path": str(chapters[name].parent)}}).execute()
-        print(f"{name}: executed in the {args.profile} profile in {time.time() - start:.0f} s")
+        try:
+            entry = run_chapter(chapters[name], args.profile, args.cell_timeout)
+        except Exception as err:  # keep going: one broken chapter must not cost the others' GPU time
+            failed.append(name)
+            print(f"{name}: FAILED in the {args.profile} profile: {type(err).__name__}: {str(err)[-2000:]}",
+                  file=sys.stderr)
+            continue
+        print(f"{name}: executed in the {args.profile} profile on {entry['hardware']} in {entry['wall_s']:.0f} s; "
+              f"training {entry['examples_per_s'] or 0:.0f} examples/s over {entry['fits']} fits")
+    if failed:
+        print(f"infobounds reproduce: {len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -127,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="execute a chapter (or all) in the full profile; chapters record results/full/")
     p.add_argument("chapter", help="chapter name such as 02_information_bottleneck, or all")
     p.add_argument("--profile", choices=["quick", "full"], default="full", help="profile to run (default full)")
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="stop a chapter whose cell runs longer than this many seconds (default: no limit)")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("scoreboard", help="regenerate the scoreboard page from results/")

@@ -9,9 +9,11 @@ term, checkpoints atomically, and resumes so that a resumed CPU run equals an un
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -34,9 +36,38 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class FitResult:
+    """The trained model, its history, the steps done, and the throughput of this call: ``seconds``
+    of wall time in the loop and ``examples`` drawn from the stream (every batch of every update,
+    the global batch under torchrun)."""
+
     model: Trainable
     history: History
     steps: int
+    seconds: float = 0.0
+    examples: int = 0
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+RUN_LOG_VAR = "INFOBOUNDS_RUN_LOG"  # a file to which every fit() call appends its throughput (JSON lines)
+
+
+def _batch_examples(batch) -> int:
+    """Number of examples in a batch: the leading size of its first tensor (0 when it has none)."""
+    items = batch if isinstance(batch, (tuple, list)) else (batch,)
+    return next((int(t.shape[0]) for t in items if isinstance(t, torch.Tensor) and t.ndim), 0)
+
+
+def _append_run_log(result: FitResult, desc: str, device: str) -> None:
+    """Append this call's throughput to ``$INFOBOUNDS_RUN_LOG`` (``reproduce`` sums them per chapter)."""
+    path = os.environ.get(RUN_LOG_VAR)
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps({"desc": desc, "device": device, "steps": result.steps, "seconds": result.seconds,
+                            "examples": result.examples}) + "\n")
 
 
 def _make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
@@ -251,6 +282,8 @@ def fit(
         pending.clear()
 
     model.train()
+    examples = 0
+    started = time.perf_counter()
     try:
         for step in range(start + 1, end + 1):
             row: dict[str, torch.Tensor] = {}
@@ -258,6 +291,7 @@ def fit(
                 opt = optimizers[update.player]
                 for _ in range(update.repeats):
                     batch = next(data)
+                    examples += _batch_examples(batch)
                     # Every player's gradients are cleared: a generator loss must not leave
                     # gradients in the critic that the critic's next step would apply.
                     for o in optimizers.values():
@@ -295,10 +329,14 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+    seconds = time.perf_counter() - started  # the last flush read the losses, so the device is done
     if checkpoint is not None:
         write_checkpoint(end)
     model.eval()
-    return FitResult(model=model, history=history, steps=end)
+    result = FitResult(model=model, history=history, steps=end, seconds=seconds, examples=examples)
+    if rank == 0:
+        _append_run_log(result, desc or type(model).__name__, next(model.parameters()).device.type)
+    return result
 
 
 def _check_finite(step: int, row: dict[str, float]) -> None:
