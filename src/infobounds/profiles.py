@@ -116,18 +116,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
-def configure_threads(default: int = 2) -> int:
-    """Use at most ``default`` intra-op threads unless ``OMP_NUM_THREADS`` says otherwise.
-
-    On shared 2-core machines OpenMP spin-waiting in a busy neighbour process slows torch by
-    orders of magnitude; the chapters' kernel sets ``OMP_WAIT_POLICY=PASSIVE`` before importing
-    torch (see ``chapters/conftest.py``), and this caps the thread count.
-    """
-    n = int(os.environ.get("OMP_NUM_THREADS", default))
-    torch.set_num_threads(max(1, n))
-    return torch.get_num_threads()
-
-
 def as_dict(obj: Any) -> dict:
     """A dataclass or mapping as a plain dict (for logging configs next to results)."""
     from dataclasses import asdict, is_dataclass
