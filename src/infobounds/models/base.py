@@ -14,6 +14,7 @@ The loop (:func:`infobounds.training.fit`) knows nothing else about a model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -122,6 +123,18 @@ def check_batch(x: torch.Tensor, expected_ndim: int, name: str = "x", feature_di
     if feature_dim is not None and x.shape[-1] != feature_dim:
         raise ValueError(f"{prefix}{name} must have {feature_dim} features in its last dimension, "
                          f"got shape {tuple(x.shape)}")
+
+
+def flatten_batch(x: torch.Tensor, input_shape: Sequence[int], where: str) -> torch.Tensor:
+    """``x`` as (B, prod(input_shape)) from (B, *input_shape) or already flat (B, prod(input_shape));
+    anything else is a ``ValueError`` that names ``where`` and both accepted shapes."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where}: x must be a tensor, got {type(x).__name__}")
+    input_dim = math.prod(input_shape)
+    if x.ndim >= 2 and (tuple(x.shape[1:]) == tuple(input_shape) or (x.ndim == 2 and x.shape[1] == input_dim)):
+        return x.reshape(x.shape[0], input_dim)
+    raise ValueError(f"{where}: x must have shape (B, {', '.join(map(str, input_shape))}) or (B, {input_dim}), "
+                     f"got {tuple(x.shape)}")
 
 
 def iter_names(players: Iterable[Player]) -> list[str]:

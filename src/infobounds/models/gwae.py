@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable
+from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
 from infobounds.nets import OUTPUTS, GaussianHead, mlp, reparameterize
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
@@ -149,11 +149,7 @@ class GWAE(Trainable):
         self.log_kappa = nn.Parameter(torch.tensor(math.log(c.distance_scale_init)))
 
     def flatten_input(self, x: torch.Tensor) -> torch.Tensor:
-        c = self.config
-        if x.ndim >= 2 and (tuple(x.shape[1:]) == tuple(c.input_shape) or (x.ndim == 2 and x.shape[1] == c.input_dim)):
-            return x.reshape(x.shape[0], c.input_dim)
-        raise ValueError(f"GWAE: x must have shape (B, {', '.join(map(str, c.input_shape))}) or "
-                         f"(B, {c.input_dim}), got {tuple(x.shape)}")
+        return flatten_batch(x, self.config.input_shape, "GWAE")
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x), each (B, K)."""

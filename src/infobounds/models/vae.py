@@ -51,7 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms, Player, Trainable
+from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
@@ -163,14 +163,7 @@ class VAE(Trainable):
     # -- shapes -------------------------------------------------------------------------------
     def flatten_input(self, x: torch.Tensor) -> torch.Tensor:
         """x as (B, input_dim); accepts (B, *input_shape) or (B, input_dim), else a clear ValueError."""
-        c = self.config
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"VAE: x must be a tensor, got {type(x).__name__}")
-        if x.ndim >= 2 and (tuple(x.shape[1:]) == tuple(c.input_shape) or
-                            (x.ndim == 2 and x.shape[1] == c.input_dim)):
-            return x.reshape(x.shape[0], c.input_dim)
-        raise ValueError(f"VAE: x must have shape (B, {', '.join(map(str, c.input_shape))}) or "
-                         f"(B, {c.input_dim}), got {tuple(x.shape)}")
+        return flatten_batch(x, self.config.input_shape, "VAE")
 
     # -- the three distributions ---------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -40,7 +40,7 @@ import torch
 from torch.nn import functional as F
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, Player, Trainable, Update, flatten_batch, parameters_of
 from infobounds.nets import OUTPUTS, mlp
 from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
@@ -97,11 +97,7 @@ class WAEMMD(Trainable):
     # -- the maps -----------------------------------------------------------------------------------
     def flatten_input(self, x: torch.Tensor) -> torch.Tensor:
         """x as (B, input_dim) from (B, *input_shape) or (B, input_dim); else a ValueError."""
-        c = self.config
-        if x.ndim >= 2 and (tuple(x.shape[1:]) == tuple(c.input_shape) or (x.ndim == 2 and x.shape[1] == c.input_dim)):
-            return x.reshape(x.shape[0], c.input_dim)
-        raise ValueError(f"{type(self).__name__}: x must have shape (B, {', '.join(map(str, c.input_shape))}) "
-                         f"or (B, {c.input_dim}), got {tuple(x.shape)}")
+        return flatten_batch(x, self.config.input_shape, type(self).__name__)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x), (B, d_z)."""
