@@ -228,6 +228,7 @@ def estimate_total_correlation(z: torch.Tensor, *, steps: int = 2000, batch_size
     n_test = max(1, int(math.floor(holdout * z.shape[0])))
     perm = torch.randperm(z.shape[0], generator=torch.Generator().manual_seed(seed)).to(z.device)
     train, test = z[perm[n_test:]], z[perm[:n_test]]
+    torch.manual_seed(seed)  # the discriminator's initialisation too, so the estimate depends on seed alone
     model = TotalCorrelationEstimator(z.shape[1], hidden, lr).to(z.device)
     fit(model, BatchStream(train, batch_size=batch_size, seed=seed), steps=steps, seed=seed, progress=progress,
         desc="TC discriminator")
