@@ -261,6 +261,7 @@ def estimate_mi(
     if n_eval < batch_size or x.shape[0] - n_eval < batch_size:
         raise ValueError(f"{x.shape[0]} pairs are too few for batch_size={batch_size} with holdout={holdout}")
     x, y = x.float(), y.float()
+    torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
     model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x).to(x.device)
     stream = BatchStream(x[n_eval:], y[n_eval:], batch_size=batch_size, seed=seed)
     result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")

@@ -136,6 +136,7 @@ def train_feature_classifier(config: FeatureClassifierConfig = FeatureClassifier
     from infobounds.training import fit, steps_for_epochs
 
     train = load(config.data, "train", n=config.n_train, seed=config.seed, device=device)
+    torch.manual_seed(config.seed)  # the initialisation too, so the classifier depends on its config alone
     model = FeatureClassifier(train.flat.shape[1], config.hidden, len(train.classes), config.lr).to(device)
     stream = BatchStream(train.flat, train.y, batch_size=config.batch_size, seed=config.seed)
     steps = steps_for_epochs(config.epochs, len(train), config.batch_size)

@@ -306,6 +306,7 @@ def estimate_conditional_mi(z1: torch.Tensor, z2: torch.Tensor, a: torch.Tensor 
     n_test = max(1, int(math.floor(holdout * n)))
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(z1.device)
     test, train = perm[:n_test], perm[n_test:]
+    torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
     model = ConditionalMIEstimator(z1.shape[1], z2.shape[1], n_values, hidden, lr).to(z1.device)
     fit(model, BatchStream(z1[train], z2[train], a[train], batch_size=batch_size, seed=seed), steps=steps, seed=seed,
         progress=False)
