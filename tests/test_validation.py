@@ -11,8 +11,11 @@ from infobounds.models.gwae import GWAEConfig
 from infobounds.models.invariance import InvarianceConfig
 from infobounds.models.vae import VAEConfig
 from infobounds.models.wae import WAEConfig, WAEGANConfig
-from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
-                                   require_positive)
+import numpy as np
+import torch
+
+from infobounds.validation import (require_at_least, require_choice, require_finite, require_non_empty,
+                                   require_non_negative, require_positive)
 
 
 def test_rules_name_the_field_and_the_value():
@@ -33,6 +36,26 @@ def test_rules_name_the_field_and_the_value():
         require_choice("prior", "vamp", ("gaussian", "mixture"))
     with pytest.raises(ValueError, match=r"scales must not be empty"):
         require_non_empty(scales=())
+
+
+def test_nan_breaks_every_rule_and_finite_names_nan_and_inf():
+    nan = float("nan")
+    require_finite(lr=1e-3, widths=(1.0, 2.0), scores=torch.ones(3), grid=np.zeros(2))
+    for rule in (require_positive, require_non_negative):
+        with pytest.raises(ValueError, match=r"slope must be .*, got nan"):
+            rule(slope=nan)
+    with pytest.raises(ValueError, match=r"max_iter must be >= 1, got nan"):
+        require_at_least(1, max_iter=nan)
+    with pytest.raises(ValueError, match=r"dim must be finite, got inf"):
+        require_finite(dim=float("inf"))
+    with pytest.raises(ValueError, match=r"scales must be finite, got \(1.0, nan\)"):
+        require_finite(scales=(1.0, nan))
+    with pytest.raises(ValueError, match=r"variances must be positive, got tensor"):
+        require_positive(variances=torch.tensor([1.0, -2.0]))
+    with pytest.raises(ValueError, match=r"grid must be finite"):
+        require_finite(grid=np.array([[0.0, np.inf]]))
+    with pytest.raises(ValueError, match=r"beta must be finite, got None"):
+        require_finite(beta=None)
 
 
 @pytest.mark.parametrize("make, message", [

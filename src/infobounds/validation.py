@@ -7,19 +7,37 @@ Each check takes the fields as keyword arguments, so a config's ``__post_init__`
     require_non_negative(beta=self.beta)
     require_choice("prior", self.prior, PRIORS)
 
-Every entry of a tuple value (layer widths, kernel scales) must obey the rule; an empty tuple obeys
-every rule (no hidden layer is a valid network), so ``require_non_empty`` says where one is not.
+Every entry of a tuple value (layer widths, kernel scales), or of an array or tensor, must obey the
+rule; an empty tuple obeys every rule (no hidden layer is a valid network), so ``require_non_empty``
+says where one is not. The comparisons are written so that NaN breaks every rule (``not v > 0``
+rather than ``v <= 0``), and ``require_finite`` rejects NaN and infinities by name.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
-__all__ = ["require_positive", "require_non_negative", "require_at_least", "require_choice", "require_non_empty"]
+import numpy as np
+import torch
+
+__all__ = ["require_positive", "require_non_negative", "require_at_least", "require_choice", "require_non_empty",
+           "require_finite"]
 
 
 def _entries(value) -> tuple:
+    if isinstance(value, torch.Tensor):
+        return tuple(value.detach().cpu().reshape(-1).tolist())
+    if isinstance(value, np.ndarray):
+        return tuple(value.reshape(-1).tolist())
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _is_finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except TypeError:  # None, a string: not a number at all
+        return False
 
 
 def require_non_empty(**values) -> None:
@@ -48,6 +66,14 @@ def require_at_least(minimum: float, **values) -> None:
     for name, value in values.items():
         if not all(v >= minimum for v in _entries(value)):
             raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+
+
+def require_finite(**values) -> None:
+    """Every value (or every entry of a tuple, array or tensor value) is a number that is neither NaN
+    nor infinite."""
+    for name, value in values.items():
+        if not all(_is_finite(v) for v in _entries(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
 
 
 def require_choice(name: str, value, choices: Iterable) -> None:

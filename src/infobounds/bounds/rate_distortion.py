@@ -36,6 +36,7 @@ from torch import nn
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
+from infobounds.validation import require_at_least, require_finite, require_positive
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,8 +96,8 @@ def gaussian_rate_distortion_at_slope(variances: Sequence[float], slope: float) 
     r"""The point (D, R) where R(D) has slope ``-slope``: the water level is :math:`\theta = 1/(2\lambda)`
     (as long as it is below the largest variance; beyond it, D is the total variance and R = 0)."""
     var = _check_variances(variances)
-    if slope <= 0:
-        raise ValueError(f"slope must be positive, got {slope}")
+    require_finite(slope=slope)
+    require_positive(slope=slope)
     theta = min(1.0 / (2.0 * slope), float(var.max()))
     d_i = np.minimum(theta, var)
     return float(d_i.sum()), float(0.5 * np.sum(np.log(var / d_i)))
@@ -107,7 +108,10 @@ def gaussian_rate_distortion_curve(variances: Sequence[float], num: int = 200,
     r"""``num`` points (D, R) of the whole curve, traced by the water level from ``min_level``
     (default: 1/1000 of the smallest variance) up to the largest variance (where R = 0)."""
     var = _check_variances(variances)
+    require_at_least(2, num=num)
     lo = min_level if min_level is not None else 1e-3 * var.min()
+    if not 0 < lo < var.max():
+        raise ValueError(f"min_level must lie in (0, {var.max():g}), between 0 and the largest variance, got {lo}")
     levels = np.geomspace(lo, var.max(), num)
     d_i = np.minimum(levels[:, None], var[None, :])  # (num, d)
     return d_i.sum(1), 0.5 * np.log(var[None, :] / d_i).sum(1)
@@ -120,11 +124,11 @@ def shannon_lower_bound(entropy: float, dim: int, distortion) -> float | np.ndar
     It holds for any source with a density; it is tight for Gaussians with equal variances and, in
     general, as D -> 0.
     """
-    if dim <= 0:
-        raise ValueError(f"dim must be positive, got {dim}")
+    require_finite(entropy=entropy, dim=dim)
+    require_positive(dim=dim)
     dist = np.asarray(distortion, dtype=float)
-    if np.any(dist <= 0):
-        raise ValueError("distortion must be positive")
+    if not np.all(dist > 0):  # NaN fails too
+        raise ValueError(f"distortion must be positive, got {distortion!r}")
     out = np.maximum(0.0, entropy - 0.5 * dim * np.log(2 * math.pi * math.e * dist / dim))
     return float(out) if out.ndim == 0 else out
 
@@ -161,10 +165,12 @@ def blahut_arimoto(p_x, distortion_matrix, beta: float | None = None, *, slope: 
     rho = np.asarray(distortion_matrix, dtype=float)
     if p.ndim != 1 or rho.ndim != 2 or rho.shape[0] != p.shape[0]:
         raise ValueError(f"p_x must be (n,) and distortion_matrix (n, m), got {p.shape} and {rho.shape}")
-    if np.any(p < 0) or not math.isclose(p.sum(), 1.0, rel_tol=0, abs_tol=1e-9):
-        raise ValueError("p_x must be a probability vector")
-    if max_iter < 1 or tol <= 0:
-        raise ValueError("max_iter must be >= 1 and tol > 0")
+    if not np.all(p >= 0) or not math.isclose(p.sum(), 1.0, rel_tol=0, abs_tol=1e-9):
+        raise ValueError(f"p_x must be a probability vector, got {p_x!r}")
+    if not np.all(np.isfinite(rho)):
+        raise ValueError(f"distortion_matrix must be finite, got {distortion_matrix!r}")
+    require_at_least(1, max_iter=max_iter)
+    require_positive(tol=tol)
     support = p > 0
     p, rho = p[support], rho[support]
     m = rho.shape[1]
@@ -437,8 +443,8 @@ def gaussian_dual_function(variances: Sequence[float], slope: float):
     and :math:`\mathbb E g^* - \lambda D = R(D)` at the tangent point (chapter ``rate_distortion_sandwich``).
     """
     var = torch.as_tensor(_check_variances(variances))
-    if slope <= 0:
-        raise ValueError(f"slope must be positive, got {slope}")
+    require_finite(slope=slope)
+    require_positive(slope=slope)
     theta = 1.0 / (2.0 * slope)
     active = var > theta
 

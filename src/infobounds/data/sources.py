@@ -26,28 +26,35 @@ from typing import Sequence
 import torch
 
 from infobounds.bounds.gaussian import gaussian_entropy
+from infobounds.validation import require_finite, require_positive
 
 
 def gaussian_source(n: int, variances: Sequence[float], mean: Sequence[float] | None = None,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` draws of a Gaussian with independent coordinates of the given ``variances``, (n, d)."""
+    require_positive(n=n)
     var = torch.as_tensor(variances, dtype=torch.float32).reshape(-1)
-    if n <= 0 or var.numel() == 0 or bool((var <= 0).any()):
-        raise ValueError(f"need n > 0 and positive variances, got n={n}, variances={list(variances)}")
-    x = torch.randn(n, var.numel(), generator=generator) * var.sqrt()
+    if var.numel() == 0:
+        raise ValueError(f"variances must not be empty, got {variances!r}")
+    require_finite(variances=var.tolist())
+    require_positive(variances=var.tolist())
+    mu = None
     if mean is not None:
         mu = torch.as_tensor(mean, dtype=torch.float32).reshape(-1)
         if mu.shape != var.shape:
             raise ValueError(f"mean has {mu.numel()} coordinates, variances {var.numel()}")
+        require_finite(mean=mu.tolist())
+    x = torch.randn(n, var.numel(), generator=generator) * var.sqrt()
+    if mu is not None:
         x = x + mu
     return x
 
 
 def _check_banana(scales: Sequence[float], curvature: float) -> None:
-    if len(scales) != 2 or min(scales) <= 0:
+    if len(scales) != 2:
         raise ValueError(f"scales must be two positive numbers, got {scales}")
-    if not math.isfinite(curvature):
-        raise ValueError(f"curvature must be finite, got {curvature}")
+    require_finite(scales=tuple(scales), curvature=curvature)
+    require_positive(scales=tuple(scales))
 
 
 def banana_source(n: int, generator: torch.Generator | None = None, *, scales: Sequence[float] = (3.0, 0.5),
@@ -55,8 +62,8 @@ def banana_source(n: int, generator: torch.Generator | None = None, *, scales: S
                   shift: Sequence[float] = (1.0, 1.0)) -> torch.Tensor:
     """``n`` draws of the 2-d banana source (see the module docstring), (n, 2)."""
     _check_banana(scales, curvature)
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
+    require_positive(n=n)
+    require_finite(angle_degrees=angle_degrees, shift=tuple(shift))
     s1, s2 = float(scales[0]), float(scales[1])
     u = torch.randn(n, 2, generator=generator) * torch.tensor([s1, s2])
     v = torch.stack([u[:, 0], u[:, 1] + curvature * (u[:, 0] ** 2 - s1**2)], dim=1)  # shear: volume-preserving
@@ -84,8 +91,8 @@ def bump_images(n: int, generator: torch.Generator | None = None, *, size: int =
                 width: float = 1.5) -> torch.Tensor:
     """``n`` images (n, 1, size, size) in [0, 1] of one Gaussian bump of standard deviation ``width``
     pixels centred uniformly in the image: two intrinsic dimensions (the centre)."""
-    if n <= 0 or size <= 0 or width <= 0:
-        raise ValueError(f"n, size and width must be positive, got {n}, {size}, {width}")
+    require_finite(width=width)
+    require_positive(n=n, size=size, width=width)
     centres = torch.rand(n, 2, generator=generator) * (size - 1)  # (n, 2) in pixel coordinates
     grid = torch.arange(size, dtype=torch.float32)
     dy = (grid[None, :] - centres[:, :1]) ** 2  # (n, size)
