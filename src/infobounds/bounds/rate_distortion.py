@@ -121,8 +121,10 @@ def shannon_lower_bound(entropy: float, dim: int, distortion) -> float | np.ndar
     r"""The Shannon lower bound for squared error summed over ``dim`` coordinates,
     :math:`R(D) \ge h(X) - \frac d2 \log(2 \pi e D / d)`, clipped at 0 (``entropy`` is h(X) in nats).
 
-    It holds for any source with a density; it is tight for Gaussians with equal variances and, in
-    general, as D -> 0.
+    It holds for any source with a density. It is tight for a Gaussian source
+    :math:`\mathcal N(\mu, \operatorname{diag}\sigma^2)` whenever :math:`D/d \le \min_i \sigma_i^2`
+    (every component above water, so reverse water-filling gives each the distortion D/d; the
+    variances need not be equal), and for smooth sources in the limit D -> 0.
     """
     require_finite(entropy=entropy, dim=dim)
     require_positive(dim=dim)

@@ -304,8 +304,13 @@ class VAE(Trainable):
 
         The aggregate posterior is then the finite mixture :math:`p(z) = \frac1N \sum_j p(z|x_j)`,
         so :math:`I(X;Z) = \mathbb E[\log p(z|x) - \log p(z)]` is estimated without bias by drawing
-        ``n_samples`` pairs (x, z) and evaluating both densities exactly. It never exceeds
-        :math:`H(X) \le \log N` (chapter ``vae_rate_distortion``). Cost: n_samples x N x K.
+        ``n_samples`` pairs (x, z) and evaluating both densities exactly. The estimate never exceeds
+        :math:`\log N`: each sampled term is at most :math:`\log N`, since the mixture contains
+        :math:`\frac1N p(z|x)` (at most :math:`\log(N/m)` for a row that occurs m times). Its
+        expectation, the exact I(X;Z), is at most :math:`H(X) \le \log N`, the entropy of the rows'
+        empirical distribution; the two ceilings differ when rows repeat, and a single estimate can
+        exceed H(X) by its Monte Carlo error (chapter ``vae_rate_distortion``).
+        Cost: n_samples x N x K.
         """
         x = self.flatten_input(x)
         mu, logvar = [], []
