@@ -2,23 +2,54 @@
 
 ``record(chapter, metric, value, ...)`` writes ``results/<profile>/<chapter>.json`` next to the
 repository's ``book/``, with the paper's reported value, the hardware, the date and the git sha, so a
-number in the book can be traced to the run that made it. ``record_run`` adds, under the key
-``_run``, how long the whole chapter took and how fast it trained (``python -m infobounds
-reproduce`` calls it). This module imports no model.
+number in the book can be traced to the run that made it. ``record_claim`` stores, under the key
+``_claims``, a claim the chapter tests: the effect measured over seeds, its spread, whether the claim
+held, and the paper's table or figure it comes from. ``record_run`` adds, under the key ``_run``, how
+long the whole chapter took and how fast it trained (``python -m infobounds reproduce`` calls it).
+This module imports no model.
+
+How a results file is kept sound:
+
+* Every write reads, changes and replaces the chapter's file while holding an exclusive
+  ``fcntl.flock`` on its folder (an open directory descriptor, so no lock file is left in
+  ``results/``): two processes recording at once never lose each other's entries. The new content
+  goes to a temporary file that is fsynced, given mode 0644 and renamed over the old one, so a crash
+  leaves the old file whole and no temporary file behind.
+* The files are strict JSON (``allow_nan=False``). A value that is NaN or infinite is stored as
+  ``"value": null`` with ``"nonfinite": "nan"`` (or ``"inf"``, ``"-inf"``), with a warning, and the
+  scoreboard prints it as such.
+* A file that is not valid JSON raises a ``ValueError`` naming it, in :func:`record` and in the
+  scoreboard alike.
+* The git sha of the provenance ignores changes under ``results/``: a run's own records do not mark
+  the checkout ``-dirty``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import json
+import math
+import numbers
 import os
 import platform
 import re
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import torch
+
+from infobounds.profiles import PROFILE_NAMES
+from infobounds.validation import require_at_least, require_choice, require_finite, require_non_negative
+
+RUN_KEY = "_run"  # the entry of record_run; never a metric
+CLAIMS_KEY = "_claims"  # the entries of record_claim, by claim name; never a metric
+FILE_MODE = 0o644  # results are read by everyone (mkstemp alone would leave 0600)
 
 
 def repository_root() -> Path | None:
@@ -31,8 +62,13 @@ def repository_root() -> Path | None:
 
 
 def git_sha(root: Path | None = None) -> str:
-    """The checkout's short sha (``-dirty`` with uncommitted changes); where there is no git
-    repository (a copy of the tree on another machine), ``$INFOBOUNDS_GIT_SHA`` or ``unknown``."""
+    """The checkout's short sha, with ``-dirty`` when tracked files outside ``results/`` have
+    uncommitted changes; where there is no git repository (a copy of the tree on another machine),
+    ``$INFOBOUNDS_GIT_SHA`` or ``unknown``.
+
+    Changes under ``results/`` do not count: they are what a run writes, so counting them would mark
+    every record after a run's first as ``-dirty``.
+    """
     fallback = os.environ.get("INFOBOUNDS_GIT_SHA", "unknown")
     root = root or repository_root()
     if root is None:
@@ -41,8 +77,9 @@ def git_sha(root: Path | None = None) -> str:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=10)
         sha = out.stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
         return (sha + ("-dirty" if dirty else "")) if sha else fallback
     except (OSError, subprocess.SubprocessError):
         return fallback
@@ -62,26 +99,96 @@ def results_dir(profile: str) -> Path:
     return (root / "results" / profile) if root else Path("results") / profile
 
 
+# ---------------------------------------------------------------------------------------------
+# Recording
+# ---------------------------------------------------------------------------------------------
 def record(chapter: str, metric: str, value: float, *, profile: str, paper: float | None = None,
            unit: str = "", note: str = "") -> dict:
-    """Store ``value`` of ``metric`` for ``chapter`` (atomically merged into the chapter's JSON).
+    """Store ``value`` of ``metric`` for ``chapter`` (merged into the chapter's JSON under a lock).
 
     ``chapter`` is the chapter's file stem, ``NN_slug`` (the scoreboard orders and links by it).
+    A NaN or infinite ``value`` is stored as ``null`` with ``"nonfinite"`` saying which, and warned
+    about; ``paper`` must be finite.
     """
     _check_chapter(chapter)
+    _check_profile(profile)
+    if not isinstance(metric, str) or not metric or metric.startswith("_"):
+        raise ValueError(f"metric must be a non-empty name not starting with '_' (reserved for "
+                         f"{RUN_KEY} and {CLAIMS_KEY}), got {metric!r}")
+    value = _number("value", value)
+    if paper is not None:
+        paper = _number("paper", paper)
+        require_finite(paper=paper)
     entry = {
         "metric": metric,
-        "value": float(value),
+        **_stored_value(value, f"{chapter} {metric}"),
         "unit": unit,
-        "paper": None if paper is None else float(paper),
+        "paper": paper,
         **_provenance(profile),
         "note": note,
     }
-    _merge(chapter, profile, metric, entry)
+    _merge(chapter, profile, lambda data: data.__setitem__(metric, entry))
     return entry
 
 
-RUN_KEY = "_run"  # the entry of record_run; never a metric
+_SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+_PAPER_PLACE = re.compile(r"(?i)\b(table|tab\.|figure|fig\.|section|sec\.|appendix|eq\.|equation|theorem)|§")
+
+
+def record_claim(chapter: str, name: str, statement: str, effect: float, sd: float, n_seeds: int,
+                 holds: bool, *, profile: str, paper: float | None = None, source: str = "") -> dict:
+    """Store a claim that ``chapter`` tests, under ``_claims`` in its JSON (a mapping name -> entry).
+
+    Parameters
+    ----------
+    name : a snake_case identifier, unique in the chapter (``tc_factorvae_below_beta_vae``).
+    statement : the claim in one sentence, as the reader should check it.
+    effect : the measured effect, the mean over seeds of the quantity the claim is about (a
+        difference of two methods' metric, for example); finite.
+    sd : the standard deviation of that quantity over the seeds; finite and >= 0.
+    n_seeds : how many seeds the mean and sd are over (an int >= 1).
+    holds : whether the chapter's criterion for the claim was met (a bool, not a number).
+    paper : the paper's value of the same effect, when it reports one; finite.
+    source : where the paper shows it: a table, figure, section or equation ("Table 2", "Fig. 4b").
+        Required when ``paper`` is given; when empty the claim is the book's own.
+
+    The entry carries the same provenance as :func:`record` (hardware, torch, git sha, date).
+    """
+    _check_chapter(chapter)
+    _check_profile(profile)
+    if not isinstance(name, str) or not _SNAKE_CASE.fullmatch(name):
+        raise ValueError(f"name must be a snake_case identifier such as 'tc_lower_than_beta_vae', got {name!r}")
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be a non-empty sentence, got {statement!r}")
+    effect, sd = _number("effect", effect), _number("sd", sd)
+    require_finite(effect=effect, sd=sd)
+    require_non_negative(sd=sd)
+    if not isinstance(n_seeds, numbers.Integral) or isinstance(n_seeds, bool):
+        raise ValueError(f"n_seeds must be an int, got {n_seeds!r}")
+    require_at_least(1, n_seeds=int(n_seeds))
+    if not isinstance(holds, (bool, np.bool_)):
+        raise ValueError(f"holds must be a bool, got {holds!r}")
+    if paper is not None:
+        paper = _number("paper", paper)
+        require_finite(paper=paper)
+    if not isinstance(source, str):
+        raise ValueError(f"source must be a string naming the paper's table or figure, got {source!r}")
+    if (paper is not None or source) and not _PAPER_PLACE.search(source):
+        raise ValueError(f"source must name the paper's table or figure (such as 'Table 2' or 'Fig. 4b'), "
+                         f"got {source!r}")
+    entry = {
+        "claim": name,
+        "statement": statement.strip(),
+        "effect": effect,
+        "sd": sd,
+        "n_seeds": int(n_seeds),
+        "holds": bool(holds),
+        "paper": paper,
+        "source": source,
+        **_provenance(profile),
+    }
+    _merge(chapter, profile, lambda data: data.setdefault(CLAIMS_KEY, {}).__setitem__(name, entry))
+    return entry
 
 
 def record_run(chapter: str, *, profile: str, wall_s: float, train_s: float, examples: int, fits: int,
@@ -90,22 +197,52 @@ def record_run(chapter: str, *, profile: str, wall_s: float, train_s: float, exa
     :func:`~infobounds.training.fit` over ``fits`` calls that drew ``examples`` examples (so
     ``examples_per_s`` is the training throughput), with the hardware, torch version and git sha."""
     _check_chapter(chapter)
+    _check_profile(profile)
+    wall_s, train_s = _number("wall_s", wall_s), _number("train_s", train_s)
+    require_finite(wall_s=wall_s, train_s=train_s)
     entry = {
-        "wall_s": round(float(wall_s), 2),
-        "train_s": round(float(train_s), 2),
+        "wall_s": round(wall_s, 2),
+        "train_s": round(train_s, 2),
         "examples": int(examples),
         "examples_per_s": round(examples / train_s, 1) if train_s > 0 else None,
         "fits": int(fits),
         "status": status,
         **_provenance(profile),
     }
-    _merge(chapter, profile, RUN_KEY, entry)
+    _merge(chapter, profile, lambda data: data.__setitem__(RUN_KEY, entry))
     return entry
 
 
 def _check_chapter(chapter: str) -> None:
-    if not re.fullmatch(r"\d\d_[a-z0-9_]+", chapter):
+    if not isinstance(chapter, str) or not re.fullmatch(r"\d\d_[a-z0-9_]+", chapter):
         raise ValueError(f"chapter must be a chapter's file stem such as '02_information_bottleneck', got {chapter!r}")
+
+
+def _check_profile(profile: str) -> None:
+    require_choice("profile", profile, PROFILE_NAMES)
+
+
+def _number(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def _encoded_value(value: float) -> dict:
+    """``{"value": v}``, or ``{"value": None, "nonfinite": "nan" | "inf" | "-inf"}`` (strict JSON has
+    no NaN or Infinity)."""
+    if math.isfinite(value):
+        return {"value": value}
+    return {"value": None, "nonfinite": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+
+
+def _stored_value(value: float, what: str) -> dict:
+    encoded = _encoded_value(value)
+    if "nonfinite" in encoded:
+        warnings.warn(f"results: {what} is {encoded['nonfinite']}; stored as null with "
+                      f"nonfinite={encoded['nonfinite']!r}", RuntimeWarning, stacklevel=3)
+    return encoded
 
 
 def _provenance(profile: str) -> dict:
@@ -113,36 +250,140 @@ def _provenance(profile: str) -> dict:
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d")}
 
 
-def _merge(chapter: str, profile: str, key: str, entry: dict) -> None:
-    """Set ``key`` of the chapter's JSON to ``entry``, atomically (a crash leaves the old file)."""
+# ---------------------------------------------------------------------------------------------
+# The files
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive flock on ``folder`` (released when its descriptor closes, also on a crash)."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _merge(chapter: str, profile: str, update: Callable[[dict], object]) -> None:
+    """Apply ``update`` to the chapter's results (a dict), under the folder's lock, and replace the
+    file atomically: concurrent writers serialise, and a crash leaves the old file."""
     path = results_dir(profile) / f"{chapter}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[key] = entry
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path.parent):
+            data = read_results_file(path) if path.is_file() else {}
+            for entry in data.values():  # a file written before values were encoded: NaN -> null
+                if isinstance(entry.get("value"), float) and not math.isfinite(entry["value"]):
+                    entry.update(_encoded_value(entry["value"]))
+            update(data)
+            try:
+                text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+            except ValueError as err:
+                raise ValueError(f"results file {path}: {err} (a NaN or infinity outside a value)") from None
+            _write_atomically(path, text)
+    except OSError as err:
+        raise _naming(err, f"cannot write the results file {path}") from err
+
+
+def _naming(err: OSError, what: str) -> OSError:
+    """The same kind of OSError, with a message that names the file the caller meant (not a
+    temporary file)."""
+    reason = err.strerror or str(err)
+    return type(err)(err.errno, f"{what}: {reason}") if err.errno is not None else type(err)(f"{what}: {reason}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
+        dir_fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def read_results_file(path: str | Path) -> dict:
+    """One chapter's results: a JSON object of entries. A file that is not valid JSON, or whose
+    entries are not objects, raises a ``ValueError`` naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"results file {path} is not valid JSON ({err}); repair it, or delete it "
+                         f"and run its chapter again") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"results file {path} must hold a JSON object of entries, got {type(data).__name__}")
+    for key, entry in data.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"results file {path}: entry {key!r} must be a JSON object, got {entry!r}")
+    return data
 
 
 def _load_results(profile: str) -> dict[str, dict]:
     folder = results_dir(profile)
     if not folder.is_dir():
         return {}
-    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+    return {path.stem: read_results_file(path) for path in sorted(folder.glob("*.json"))}
+
+
+# ---------------------------------------------------------------------------------------------
+# The scoreboard
+# ---------------------------------------------------------------------------------------------
+def _number_text(value) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _value_text(entry: dict) -> str:
+    """The stored value, or what it was when it was not a finite number."""
+    if entry.get("nonfinite"):
+        return f"**{entry['nonfinite']}** (not a finite number)"
+    value = entry.get("value")
+    if value is None:
+        return "no value"
+    return f"{value:.4g}" if math.isfinite(value) else f"**{value}** (not a finite number)"
+
+
+def _provenance_text(entry: dict) -> str:
+    sha = entry.get("git_sha")
+    return (f"{entry.get('hardware') or 'hardware not recorded'}, {entry.get('date') or 'date not recorded'}, "
+            + (f"`{sha}`" if sha else "commit not recorded"))
 
 
 def _cell(entry: dict | None, missing: str) -> str:
     if entry is None:
         return missing
-    return (f"{entry['value']:.4g} {entry.get('unit', '')}".strip()
-            + f"<br><sub>{entry['hardware']}, {entry['date']}, `{entry['git_sha']}`</sub>")
+    return f"{_value_text(entry)} {entry.get('unit', '')}".strip() + f"<br><sub>{_provenance_text(entry)}</sub>"
+
+
+def _claim_cells(entry: dict | None, missing: str) -> tuple[str, str]:
+    """(effect: mean ± sd (n), holds) of one profile's claim entry."""
+    if entry is None:
+        return missing, "—"
+    effect = (f"{_number_text(entry.get('effect'))} ± {_number_text(entry.get('sd'))} "
+              f"(n = {entry.get('n_seeds', '?')})<br><sub>{_provenance_text(entry)}</sub>")
+    holds = entry.get("holds")
+    return effect, ("yes" if holds is True else "**no**" if holds is False else "—")
+
+
+CLAIMS_LABEL = "scoreboard-claims"  # the MyST label of the Claims section (book/intro.md links to it)
 
 
 def scoreboard_markdown() -> str:
     """The scoreboard page: per chapter and metric, the paper's figure, ours in the full profile
-    (with hardware, date and git sha) and ours in the quick profile. A full-profile figure that was
-    never produced says so; nothing is filled in by hand."""
+    (with hardware, date and git sha) and ours in the quick profile; then the chapters' claims with
+    the measured effect and whether each held; then the recorded chapter runs. A full-profile figure
+    that was never produced says so; nothing is filled in by hand."""
     quick, full = _load_results("quick"), _load_results("full")
     lines = [
         "# Scoreboard",
@@ -158,42 +399,88 @@ def scoreboard_markdown() -> str:
     chapters = sorted(set(quick) | set(full))
     if not chapters:
         lines.append("No results have been recorded yet.")
-        return "\n".join(lines) + "\n"
-    lines += ["| chapter | metric | paper | full profile | quick profile |", "|---|---|---|---|---|"]
-    for chapter in chapters:
-        metrics = sorted((set(quick.get(chapter, {})) | set(full.get(chapter, {}))) - {RUN_KEY})
-        for metric in metrics:
-            q, f = quick.get(chapter, {}).get(metric), full.get(chapter, {}).get(metric)
-            paper = next((e["paper"] for e in (f, q) if e and e.get("paper") is not None), None)
-            lines.append(
-                f"| {chapter} | {metric} | {'—' if paper is None else f'{paper:.4g}'} | "
-                f"{_cell(f, 'not yet run on a GPU')} | {_cell(q, 'not recorded')} |"
-            )
-    runs = [(chapter, data[RUN_KEY]) for results in (full, quick) for chapter, data in results.items()
-            if RUN_KEY in data]
-    lines += ["", "## Runs", ""]
-    if not runs:
-        lines.append("No chapter has been run through `python -m infobounds reproduce` yet, so no chapter's "
-                     "wall time or training throughput has been recorded.")
     else:
-        lines += ["Whole-chapter runs by `python -m infobounds reproduce`: wall time of the chapter and "
-                  "examples per second inside its training loops.", "",
-                  "| chapter | profile | status | wall (s) | training (s) | examples/s | hardware, date, commit |",
-                  "|---|---|---|---:|---:|---:|---|"]
-        for chapter, run in runs:
-            rate = "—" if run.get("examples_per_s") is None else f"{run['examples_per_s']:.4g}"
-            lines.append(f"| {chapter} | {run['profile']} | {run['status']} | {run['wall_s']:.0f} | "
-                         f"{run['train_s']:.0f} | {rate} | {run['hardware']}, {run['date']}, `{run['git_sha']}` |")
+        lines += ["| chapter | metric | paper | full profile | quick profile |", "|---|---|---|---|---|"]
+        for chapter in chapters:
+            keys = set(quick.get(chapter, {})) | set(full.get(chapter, {}))
+            for metric in sorted(k for k in keys if not k.startswith("_")):
+                q, f = quick.get(chapter, {}).get(metric), full.get(chapter, {}).get(metric)
+                paper = next((e["paper"] for e in (f, q) if e and e.get("paper") is not None), None)
+                lines.append(f"| {chapter} | {metric} | {_number_text(paper)} | "
+                             f"{_cell(f, 'not yet run on a GPU')} | {_cell(q, 'not recorded')} |")
+    lines += _claims_section(quick, full)
+    lines += _runs_section(quick, full)
     return "\n".join(lines) + "\n"
 
 
+def _claims_section(quick: dict, full: dict) -> list[str]:
+    lines = ["", f"({CLAIMS_LABEL})=", "## Claims", ""]
+    claims = {(chapter, name) for results in (quick, full) for chapter, data in results.items()
+              for name in data.get(CLAIMS_KEY, {})}
+    if not claims:
+        lines.append("No chapter has recorded a claim (`infobounds.results.record_claim`) yet.")
+        return lines
+    lines += ["What each chapter's experiment is meant to show, as recorded by its "
+              "`infobounds.results.record_claim` call: the measured effect (mean ± standard deviation "
+              "over n seeds) and whether the chapter's criterion for the claim held, in each profile. "
+              "The paper column gives the paper's table or figure the claim comes from, and the paper's "
+              "value where it reports one.", "",
+              "| chapter | claim | paper: table or figure | full profile: effect | full: holds "
+              "| quick profile: effect | quick: holds |",
+              "|---|---|---|---|---|---|---|"]
+    for chapter, name in sorted(claims):
+        q = quick.get(chapter, {}).get(CLAIMS_KEY, {}).get(name)
+        f = full.get(chapter, {}).get(CLAIMS_KEY, {}).get(name)
+        some = f or q
+        source = some.get("source") or "—"
+        paper = next((e["paper"] for e in (f, q) if e and e.get("paper") is not None), None)
+        if paper is not None:
+            source += f" (paper: {paper:.4g})"
+        statement = " ".join(str(some.get("statement", "")).split()).replace("|", "\\|")
+        f_effect, f_holds = _claim_cells(f, "not yet run on a GPU")
+        q_effect, q_holds = _claim_cells(q, "not recorded")
+        lines.append(f"| {chapter} | `{name}`: {statement} | {source} | {f_effect} | {f_holds} "
+                     f"| {q_effect} | {q_holds} |")
+    return lines
+
+
+def _runs_section(quick: dict, full: dict) -> list[str]:
+    runs = [(chapter, data[RUN_KEY]) for results in (full, quick) for chapter, data in results.items()
+            if RUN_KEY in data]
+    lines = ["", "## Runs", ""]
+    if not runs:
+        lines.append("No chapter has been run through `python -m infobounds reproduce` yet, so no chapter's "
+                     "wall time or training throughput has been recorded.")
+        return lines
+    lines += ["Whole-chapter runs by `python -m infobounds reproduce`: wall time of the chapter and "
+              "examples per second inside its training loops.", "",
+              "| chapter | profile | status | wall (s) | training (s) | examples/s | hardware, date, commit |",
+              "|---|---|---|---:|---:|---:|---|"]
+    for chapter, run in runs:
+        def seconds(key: str) -> str:
+            return "—" if run.get(key) is None else f"{run[key]:.0f}"
+
+        rate = "—" if run.get("examples_per_s") is None else f"{run['examples_per_s']:.4g}"
+        lines.append(f"| {chapter} | {run.get('profile', '?')} | {run.get('status', '?')} | {seconds('wall_s')} | "
+                     f"{seconds('train_s')} | {rate} | {_provenance_text(run)} |")
+    return lines
+
+
 def write_scoreboard(path: str | Path | None = None) -> Path:
-    """Write :func:`scoreboard_markdown` to ``path`` (default: the repository's book/scoreboard.md)."""
+    """Write :func:`scoreboard_markdown` to ``path`` (default: the repository's book/scoreboard.md).
+
+    A folder that cannot be written raises an ``OSError`` whose message names ``path``; a malformed
+    results file raises a ``ValueError`` naming that file (before anything is written)."""
     if path is None:
         root = repository_root()
         if root is None:
             raise FileNotFoundError("not inside the infobounds repository: pass a path for the scoreboard")
         path = root / "book" / "scoreboard.md"
     path = Path(path)
-    path.write_text(scoreboard_markdown())
+    text = scoreboard_markdown()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, text)
+    except OSError as err:
+        raise _naming(err, f"cannot write the scoreboard to {path}") from err
     return path
