@@ -1,15 +1,18 @@
 import pytest
 import torch
 
-from infobounds.profiles import get_profile, seed_everything
+from infobounds.profiles import default_profile_name, get_profile, seed_everything
 
 
-def test_default_profile_follows_cuda(monkeypatch):
+def test_default_profile_is_quick_with_or_without_cuda(monkeypatch):
+    # 3a9ca49 chose full whenever CUDA was available.
     monkeypatch.delenv("INFOBOUNDS_PROFILE", raising=False)
-    expected = "full" if torch.cuda.is_available() else "quick"
-    assert get_profile().name == expected
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_profile(device="cpu").name == "full"
+    for cuda in (False, True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        assert default_profile_name() == "quick"
+        assert get_profile(device="cpu").name == "quick"
+    monkeypatch.setenv("INFOBOUNDS_PROFILE", "full")
+    assert default_profile_name() == "full"
 
 
 def test_env_var_and_pick(monkeypatch):
