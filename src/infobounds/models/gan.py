@@ -27,8 +27,10 @@ The critic minimises ``real + fake`` (= :math:`-V`). The generator minimises
   penalty at points :math:`\hat x` between real and generated samples keeps :math:`T` close to that
   class.
 
-Spectral normalisation (``spectral_norm=True``) divides each critic layer's weight by its largest
-singular value, a hard Lipschitz constraint for any of the losses.
+Spectral normalisation (``spectral_norm=True``) divides each critic layer's weight by an estimate of
+its largest singular value (one power iteration per update, Miyato et al., 2018). The estimate is at
+most the true value, and a convolution's operator norm is not that of its reshaped kernel, so the
+critic is only approximately 1-Lipschitz: a soft constraint, not a hard one, for any of the losses.
 
 The *Dirac-GAN* of Mescheder, Geiger & Nowozin (2018) is simulated in closed form by
 :func:`dirac_gan_trajectory`; :func:`dirac_gan_jacobian` gives the Jacobian whose eigenvalues
