@@ -24,7 +24,10 @@ Both players descend :math:`-\lambda L_I`: the discriminator player owns the sha
 head and :math:`Q`'s head; the generator player owns :math:`G` (the paper's own code does the same).
 The InfoNCE bound of :mod:`infobounds.bounds.mi` on the score matrix
 :math:`\log Q(c_j | x_i)` is logged next to :math:`L_I` as a second lower bound from the same
-:math:`Q`.
+:math:`Q`. It is one only if the other codes of the batch are independent of :math:`x_i`: true for
+the MLP generator, not for the ``dcgan`` generator of :meth:`InfoGANConfig.paper`, whose batch norm
+in training mode makes every image depend on the whole batch's codes (:math:`L_I`, which scores each
+pair alone, is unaffected).
 """
 
 from __future__ import annotations
