@@ -1,22 +1,30 @@
 """Stage a copy of the book whose chapters are notebooks (``.ipynb``), then build that copy.
 
-Two modes:
+Three modes:
 
 ``executed STAGE``
     The test command runs every chapter once under nbval (``chapters/conftest.py`` writes each
     executed chapter to ``<stage>/chapters/NN_slug.ipynb``); this adds the rest of the book around
     them with execution turned off, so the strict site build checks references, maths, citations
-    and glued numbers without executing the chapters a second time.
+    and glued numbers without executing the chapters a second time. The staged scoreboard is
+    generated here, from the results those chapters just recorded (``$INFOBOUNDS_RESULTS``).
 ``sources STAGE``
     The book command: each ``chapters/NN_slug.md`` is converted by jupytext to an unexecuted
-    notebook, and Jupyter Book executes them while building.
+    notebook, and Jupyter Book executes them while building. The chapters have not run yet, so the
+    staged scoreboard only says that it is written after they run.
+``scoreboard STAGE``
+    (Re)write the staged ``book/scoreboard.md`` from the results as they are now: the book command
+    calls it after the build has executed the chapters, then rebuilds that page.
+
+The scoreboard of a staged book is therefore always the one of the run that built it, never the
+one in ``book/`` (written whenever someone last ran ``python -m infobounds scoreboard``).
 
 Either way the pages' sources are ``.ipynb``, so the Colab and Binder buttons open
 ``chapters/NN_slug.ipynb`` on the ``notebooks`` branch, where the deploy workflow publishes them
 (``scripts/make_notebooks.py``); a build from the ``.md`` files would point Colab at Markdown,
 which it cannot open.
 
-Usage: python scripts/stage_book.py executed|sources STAGE_DIR
+Usage: python scripts/stage_book.py executed|sources|scoreboard STAGE_DIR
 """
 
 import shutil
@@ -32,7 +40,30 @@ def chapter_sources() -> list[Path]:
     return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
 
+PLACEHOLDER_SCOREBOARD = """# Scoreboard
+
+The scoreboard is written after the chapters execute, from the results that run records
+(`scripts/stage_book.py scoreboard`); this build stopped before that.
+
+(scoreboard-claims)=
+## Claims
+
+Written with the rest of the scoreboard, after the chapters execute.
+"""
+
+
+def write_scoreboard(target: Path) -> Path:
+    """The staged book's scoreboard, from the results recorded so far (``$INFOBOUNDS_RESULTS``, else
+    the repository's ``results/``)."""
+    from infobounds.results import write_scoreboard as write
+
+    return write(target / "book" / "scoreboard.md")
+
+
 def stage(target: Path, mode: str) -> None:
+    if mode == "scoreboard":
+        write_scoreboard(target)
+        return
     chapters = chapter_sources()
     if mode == "executed":
         missing = [c.stem for c in chapters if not (target / "chapters" / f"{c.stem}.ipynb").is_file()]
@@ -45,10 +76,15 @@ def stage(target: Path, mode: str) -> None:
         for chapter in chapters:
             jupytext.write(jupytext.read(chapter), target / "chapters" / f"{chapter.stem}.ipynb")
     else:
-        raise SystemExit(f"mode must be 'executed' or 'sources', got {mode!r}\n\n{__doc__}")
+        raise SystemExit(f"mode must be 'executed', 'sources' or 'scoreboard', got {mode!r}\n\n{__doc__}")
     for folder in ["book", "src", "_static"]:
         shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    # Never the scoreboard in book/: that one may predate this run's chapters.
+    if mode == "executed":
+        write_scoreboard(target)
+    else:
+        (target / "book" / "scoreboard.md").write_text(PLACEHOLDER_SCOREBOARD)
     shutil.copy2(ROOT / "_toc.yml", target / "_toc.yml")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if mode == "executed":

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Run every test: set up, unit tests, every chapter under nbval in the quick profile, and a strict
 # build of the site from the notebooks nbval executed (warnings are errors, so broken references,
-# maths, citations or glued numbers fail; no chapter is executed twice).
+# maths, citations or glued numbers fail; no chapter is executed twice). At the end it writes its own
+# wall time, with the commit, hardware and test counts, to _build/tested-book/test_command_time.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command_start=$SECONDS
 bash scripts/setup.sh
 export INFOBOUNDS_PROFILE=quick     # the profile CI and readers' laptops run
 export INFOBOUNDS_OFFLINE=1         # nothing downloads in tests
@@ -17,11 +19,30 @@ export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 start=$SECONDS
 echo "== unit tests and chapters (nbval, quick profile)"
 .venv/bin/python -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
-  -p no:cacheprovider --durations=10
-echo "== strict build of the site from the executed chapters"
+  -p no:cacheprovider --durations=10 --junitxml="$stage/junit-tests-and-chapters.xml"
+echo "== strict build of the site from the executed chapters (its scoreboard from this run's records)"
 .venv/bin/python scripts/stage_book.py executed "$stage"
 .venv/bin/jupyter-book build "$stage" --builder html -W -n --keep-going
 echo "== the site in a browser (headless Chromium): maths, theorems, figures, links"
 .venv/bin/python -m pytest tests/site --site "$stage/_build/html" --screenshots "$stage/_build/screenshots" \
-  -p no:cacheprovider -q
+  -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"
+# The measured time of this whole command (set-up included), for results/bench/ and the README.
+WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) STAGE=$stage .venv/bin/python - <<'PY'
+import datetime, json, os, xml.etree.ElementTree as ET
+from pathlib import Path
+from infobounds.results import git_sha, hardware
+
+stage = Path(os.environ["STAGE"])
+def counts(name):
+    suite = ET.parse(stage / name).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    return {**n, "passed": n["tests"] - n["failures"] - n["errors"] - n["skipped"]}
+record = {"command": "bash scripts/test.sh", "status": "passed", "wall_s": int(os.environ["WALL_S"]),
+          "wall_s_after_setup": int(os.environ["TESTS_S"]), "git_sha": git_sha(), "hardware": hardware(),
+          "cpu_count": os.cpu_count(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+          "pytest": {"tests_and_chapters": counts("junit-tests-and-chapters.xml"), "site": counts("junit-site.xml")}}
+(stage / "test_command_time.json").write_text(json.dumps(record, indent=2) + "\n")
+print(f"== the whole command took {record['wall_s']} s: {stage / 'test_command_time.json'}")
+PY

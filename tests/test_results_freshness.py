@@ -1,0 +1,210 @@
+"""The committed quick-profile results match the chapters that write them: every key of
+``results/quick/NN_slug.json`` (its metrics, and its claims by name under ``_claims``) is made by a
+``record(`` or ``record_claim(`` call in ``chapters/NN_slug.md``, and every such call has its key in
+the file. A chapter that gains, loses or renames a metric fails here until its results are
+regenerated, so the scoreboard cannot list a number no chapter computes any more.
+
+The chapters are read statically: each code cell is parsed, and the name argument of every call is
+a string literal or an f-string, which becomes a regular expression (each ``{...}`` matches one or
+more characters), as in the code review's check (B5). A name built any other way is reported, since
+it could not be checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from infobounds import results
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+QUICK = ROOT / "results" / "quick"
+NAME_ARGUMENT = {"record": ("metric", "metric"), "record_claim": ("name", "claim")}  # call -> (keyword, kind)
+
+
+@dataclass(frozen=True)
+class RecordCall:
+    kind: str  # "metric" or "claim"
+    pattern: re.Pattern
+    source: str  # the name as written, for messages
+    line: int  # in the code cell
+
+
+def _code_cells(chapter: Path) -> list[str]:
+    cells = [cell.source for cell in jupytext.read(chapter).cells if cell.cell_type == "code"]
+    # IPython magics and shell escapes are not Python: blank them so ast can parse the rest.
+    return ["\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.splitlines())
+            for cell in cells]
+
+
+def _name_pattern(node: ast.expr) -> str | None:
+    """A regular expression matching every value of a literal or f-string name (None otherwise)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return re.escape(node.value)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                parts.append(re.escape(str(part.value)))
+            else:
+                parts.append(".+")
+        return "".join(parts)
+    return None
+
+
+def record_calls(chapter: Path) -> tuple[list[RecordCall], list[str]]:
+    """Every ``record(``/``record_claim(`` call of the chapter's code (as a function or an attribute,
+    ``results.record``), with the problems that keep a call from being checked."""
+    calls, problems = [], []
+    for cell in _code_cells(chapter):
+        for node in ast.walk(ast.parse(cell)):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if func not in NAME_ARGUMENT:
+                continue
+            keyword, kind = NAME_ARGUMENT[func]
+            args = {**dict(zip(("chapter", keyword), node.args)), **{k.arg: k.value for k in node.keywords}}
+            where = f"{chapter.name}: {func}(...) at cell line {node.lineno}"
+            target = args.get("chapter")
+            if not (isinstance(target, ast.Constant) and target.value == chapter.stem):
+                problems.append(f"{where} records for {ast.unparse(target) if target else '?'}, not "
+                                f"'{chapter.stem}' as a literal")
+                continue
+            pattern = _name_pattern(args[keyword]) if keyword in args else None
+            if pattern is None:
+                problems.append(f"{where}: the {kind} name must be a string literal or an f-string to be checked")
+                continue
+            calls.append(RecordCall(kind, re.compile(pattern), ast.unparse(args[keyword]), node.lineno))
+    return calls, problems
+
+
+def recorded_keys(results_file: Path) -> dict[str, set[str]]:
+    """The metric keys (all keys but ``_run`` and ``_claims``) and the claim names of a results file."""
+    data = json.loads(results_file.read_text())
+    return {"metric": {k for k in data if not k.startswith("_")}, "claim": set(data.get("_claims", {}))}
+
+
+def freshness_problems(chapter: Path, results_file: Path) -> list[str]:
+    """What disagrees between a chapter's record calls and its results file (empty when they match)."""
+    calls, problems = record_calls(chapter)
+    if not results_file.is_file():
+        return problems + ([f"{chapter.name} records results but {results_file} does not exist"] if calls else [])
+    keys = recorded_keys(results_file)
+    for kind, names in keys.items():
+        mine = [c for c in calls if c.kind == kind]
+        for name in sorted(names):
+            if not any(c.pattern.fullmatch(name) for c in mine):
+                problems.append(f"{results_file.name}: {kind} {name!r} is made by no record call in {chapter.name}")
+        for call in mine:
+            if not any(call.pattern.fullmatch(name) for name in names):
+                problems.append(f"{chapter.name} records {kind} {call.source} (cell line {call.line}), which "
+                                f"{results_file.name} lacks")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_committed_quick_results_are_the_ones_the_chapter_records(chapter):
+    assert freshness_problems(chapter, QUICK / f"{chapter.stem}.json") == []
+
+
+def test_every_committed_results_file_belongs_to_a_chapter():
+    stems = {c.stem for c in CHAPTERS}
+    assert [p.name for p in sorted(QUICK.glob("*.json")) if p.stem not in stems] == []
+
+
+def test_the_scan_finds_literal_and_f_string_names():
+    # Known answers from chapter 13, whose metric names are f-strings in a loop.
+    calls, problems = record_calls(ROOT / "chapters" / "13_factorvae.md")
+    assert problems == [] and {c.kind for c in calls} == {"metric"}
+    assert any(c.pattern.fullmatch("distortion_factorvae") for c in calls)
+    assert not any(c.pattern.fullmatch("not_a_metric_of_13") for c in calls)
+
+
+# Controls: the check fails on a results file with a key no chapter makes, and on a chapter that
+# records a key its results file lacks.
+CONTROL = "01_information_measures"
+
+
+@pytest.fixture
+def control_copies(tmp_path):
+    chapter = tmp_path / f"{CONTROL}.md"
+    results_file = tmp_path / f"{CONTROL}.json"
+    shutil.copy(ROOT / "chapters" / chapter.name, chapter)
+    shutil.copy(QUICK / results_file.name, results_file)
+    assert freshness_problems(chapter, results_file) == []
+    return chapter, results_file
+
+
+def test_control_a_made_up_key_in_the_results_file_fails(control_copies):
+    chapter, results_file = control_copies
+    data = json.loads(results_file.read_text())
+    data["made_up_metric"] = dict(data[next(k for k in data if not k.startswith("_"))], metric="made_up_metric")
+    data["_claims"] = {"made_up_claim": {"statement": "x", "effect": 0.0, "sd": 0.0, "n_seeds": 3, "holds": True}}
+    results_file.write_text(json.dumps(data))
+    problems = freshness_problems(chapter, results_file)
+    assert len(problems) == 2
+    assert "metric 'made_up_metric' is made by no record call" in problems[0]
+    assert "claim 'made_up_claim' is made by no record call" in problems[1]
+
+
+def test_control_a_chapter_call_whose_key_is_absent_fails(control_copies):
+    chapter, results_file = control_copies
+    chapter.write_text(chapter.read_text() + "\n```{code-cell} ipython3\n"
+                       f'record("{CONTROL}", f"absent_{{name}}_metric", 1.0, profile=profile.name)\n'
+                       f'record_claim("{CONTROL}", "absent_claim", "It holds.", 0.1, 0.01, 3, True, '
+                       'profile=profile.name)\n'
+                       f'record("{CONTROL}", metric_name, 1.0, profile=profile.name)\n'
+                       f'record("02_information_bottleneck", "elsewhere", 1.0, profile=profile.name)\n```\n')
+    problems = freshness_problems(chapter, results_file)
+    assert len(problems) == 4
+    assert any("the metric name must be a string literal or an f-string" in p for p in problems)
+    assert any("records for '02_information_bottleneck'" in p for p in problems)
+    assert any("records metric f'absent_{name}_metric'" in p and "lacks" in p for p in problems)
+    assert any("records claim 'absent_claim'" in p and "lacks" in p for p in problems)
+
+
+# The staged book's scoreboard is the one of the run that staged it (scripts/stage_book.py), never
+# the one in book/ that set-up wrote from the committed results before the chapters ran (3a9ca49).
+def _stage_book():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import stage_book
+
+    return stage_book
+
+
+def test_the_tested_site_gets_the_scoreboard_of_the_run_that_executed_its_chapters(tmp_path, monkeypatch):
+    stage_book = _stage_book()
+    monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path / "run-results"))
+    results.record("01_information_measures", "only_in_this_run", 0.123, profile="quick")
+    target = tmp_path / "tested-book"
+    (target / "chapters").mkdir(parents=True)
+    for chapter in CHAPTERS:  # what nbval leaves: one executed notebook per chapter
+        (target / "chapters" / f"{chapter.stem}.ipynb").write_text("{}")
+    stage_book.stage(target, "executed")
+    board = (target / "book" / "scoreboard.md").read_text()
+    assert "| 01_information_measures | only_in_this_run |" in board and "0.123" in board
+    assert "infonce_at_10_nats" not in board  # a committed metric this run did not record
+
+
+def test_the_built_book_gets_its_scoreboard_after_the_chapters_run(tmp_path, monkeypatch):
+    stage_book = _stage_book()
+    monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path / "run-results"))
+    target = tmp_path / "book-stage"
+    stage_book.stage(target, "sources")
+    before = (target / "book" / "scoreboard.md").read_text()
+    assert "written after the chapters execute" in before and "(scoreboard-claims)=" in before
+    results.record("01_information_measures", "recorded_by_the_build", 4.5, profile="quick")  # a chapter runs
+    stage_book.stage(target, "scoreboard")
+    assert "| 01_information_measures | recorded_by_the_build | — | not yet run on a GPU | 4.5" in (
+        target / "book" / "scoreboard.md").read_text()
