@@ -111,7 +111,9 @@ class DIM(Trainable):
         """Representations for a linear probe, computed in batches in evaluation mode: the flattened
         local map ``"conv"`` (B, c h w), average-pooled to a ``pool`` x ``pool`` grid first if given
         (B, c pool^2), or the global code ``"code"`` (B, code_dim). Pooling is linear, so a linear probe
-        on pooled features is a linear probe on the map with weights shared within each cell."""
+        on pooled features is a linear probe on the map whose weight at a location is the sum, over the
+        pooling windows that contain it, of the window's weight divided by its size (pooling a side of
+        7 to 3 uses the overlapping windows [0, 3), [2, 5), [4, 7))."""
         if which not in ("conv", "code"):
             raise ValueError(f"which must be 'conv' or 'code', got {which!r}")
         was_training = self.training
