@@ -4,15 +4,20 @@ Data sets
 ---------
 ``fashion_mnist``, ``mnist``
     28x28 grey images in [0, 1] (float32) and integer labels. Looked up, in this order, in
-    ``$INFOBOUNDS_DATA``, ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist``
+    ``$INFOBOUNDS_DATA/<name>`` (never loose in ``$INFOBOUNDS_DATA``: the two data sets share file
+    names), ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist``
     package), the user cache ``~/.cache/infobounds/<name>``; downloaded into the cache when a
-    network is there and ``INFOBOUNDS_OFFLINE`` is not set. Otherwise :class:`DataNotFoundError`
-    says where it looked and how to get the files.
+    network is there and ``INFOBOUNDS_OFFLINE`` is not set, each file verified against its
+    published size and SHA-256 first (:mod:`infobounds.data.idx`). Otherwise
+    :class:`DataNotFoundError` says where it looked and how to get the files. Files that are there
+    but damaged, or are not this data set's (wrong shape, counts or labels), raise
+    :class:`DataCorruptError`, a ``ValueError`` naming the file and how to get a good copy.
 ``digits``
     scikit-learn's 1797 8x8 digits, scaled to [0, 1]; ships with scikit-learn.
 ``cifar10``
-    32x32 colour images in [0, 1], (N, 3, 32, 32); found or downloaded as described in
-    :mod:`infobounds.data.cifar`.
+    32x32 colour images in [0, 1], (N, 3, 32, 32); found or downloaded (and verified) as described
+    in :mod:`infobounds.data.cifar`, whose release pickles are read with an unpickler that can
+    build nothing but arrays.
 ``shapes``
     dSprites-style images with their five known factors, rendered exactly on the fly
     (:mod:`infobounds.data.shapes`): a :class:`~infobounds.data.shapes.FactorImages` with ``x``
@@ -31,7 +36,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from infobounds.data.idx import DataNotFoundError, locate_idx_files, read_idx
+from infobounds.data.idx import how_to_get, locate_idx_files, read_idx
+from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
 from infobounds.data.iterators import BatchStream, iterate_batches, subset_indices
 
 if TYPE_CHECKING:
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchStream",
+    "DataCorruptError",
     "DataNotFoundError",
     "LabelledImages",
     "available",
@@ -92,10 +99,12 @@ DIGIT_CLASSES = tuple(str(k) for k in range(10))
 
 def _load_idx_images(name: str, split: str, classes: tuple[str, ...]) -> LabelledImages:
     images_path, labels_path = locate_idx_files(name, split)
-    images = torch.from_numpy(read_idx(images_path))
-    labels = torch.from_numpy(read_idx(labels_path)).long()
-    x = images.unsqueeze(1).float().div_(255.0)  # (N, 1, 28, 28)
-    return LabelledImages(name=name, split=split, x=x, y=labels, classes=classes)
+    remedy = f"Delete it and get a good copy. {how_to_get(name)}"
+    images, labels = read_idx(images_path, remedy=remedy), read_idx(labels_path, remedy=remedy)
+    check_labelled_arrays(images, labels, image_shape=(28, 28), n_classes=len(classes), images_file=images_path,
+                          labels_file=labels_path, remedy=f"Replace it with a good copy. {how_to_get(name)}")
+    x = torch.from_numpy(images).unsqueeze(1).float().div_(255.0)  # (N, 1, 28, 28)
+    return LabelledImages(name=name, split=split, x=x, y=torch.from_numpy(labels).long(), classes=classes)
 
 
 def _load_digits(split: str) -> LabelledImages:
@@ -162,6 +171,9 @@ def load(
     DataNotFoundError
         when the files are not on this machine and cannot be downloaded; the message says where
         it looked and how to get them.
+    DataCorruptError
+        (a ``ValueError``) when a file is damaged or holds the wrong content; the message names the
+        file and how to get a good copy.
     """
     key = name.lower().replace("-", "_")
     if key not in _LOADERS:

@@ -11,7 +11,8 @@ r"""Bimodal data sets: two image modalities paired by label (chapters ``multimod
     MNIST paired with SVHN by digit, as in Shi et al. (2019). MNIST comes through
     :func:`infobounds.data.load`; SVHN's ``{train,test}_32x32.mat`` are looked up in
     ``$INFOBOUNDS_DATA/svhn``, ``/usr/share/datasets/svhn`` and ``~/.cache/infobounds/svhn``, and
-    downloaded into the cache when a network is there and ``INFOBOUNDS_OFFLINE`` is not set.
+    downloaded over https into the cache when a network is there and ``INFOBOUNDS_OFFLINE`` is not
+    set, verified against the published size and SHA-256 before it is cached.
 
 Partially observed data (chapter ``meme``): :meth:`PairedImages.with_missing` hides one modality of a
 chosen fraction of the pairs; ``mask[:, m]`` says whether modality ``m`` is observed, and a hidden
@@ -27,16 +28,17 @@ Gaussian mixtures that share only the component index (chapter ``multimodal_gan`
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import urllib.request
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
-from infobounds.data.idx import DataNotFoundError, cache_dir
+from infobounds.data.download import DownloadError, Published, download_verified, downloads_allowed
+from infobounds.data.idx import SYSTEM_DATA, cache_dir
+from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
 from infobounds.data.iterators import BatchStream
 
 PAIRED = ("digits_fashion", "mnist_svhn")
@@ -226,14 +228,55 @@ def load_paired(
 # SVHN (only for mnist_svhn)
 # ---------------------------------------------------------------------------------------------
 
-_SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+_SVHN_URL = "https://ufldl.stanford.edu/housenumbers/"
+# Sizes and SHA-256 of the published files, from TensorFlow Datasets' url_checksums/svhn_cropped.txt.
+SVHN_PUBLISHED = {
+    "train_32x32.mat": Published(182040794,
+                                 "435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8"),
+    "test_32x32.mat": Published(64275384,
+                                "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b"),
+}
 
 
 def _svhn_folders() -> list[Path]:
     places = []
     if os.environ.get("INFOBOUNDS_DATA"):
         places.append(Path(os.environ["INFOBOUNDS_DATA"]) / "svhn")
-    return places + [Path("/usr/share/datasets/svhn"), cache_dir() / "svhn"]
+    return places + [SYSTEM_DATA / "svhn", cache_dir() / "svhn"]
+
+
+def _svhn_how_to_get(fname: str) -> str:
+    return (f"download {_SVHN_URL}{fname} (SHA-256 {SVHN_PUBLISHED[fname].sha256}) into $INFOBOUNDS_DATA/svhn/ "
+            "or ~/.cache/infobounds/svhn/, or run once with a network and without INFOBOUNDS_OFFLINE.")
+
+
+def _read_svhn(path: Path, fname: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, 32, 32) in [0, 1] and labels 0-9 of one SVHN ``.mat`` file, checked."""
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
+    remedy = f"Delete it and get a good copy: {_svhn_how_to_get(fname)}"
+    try:
+        mat = loadmat(path)
+    except (MatReadError, ValueError, TypeError, IndexError, KeyError, EOFError, NotImplementedError,
+            zlib.error, OSError) as err:  # what scipy raises for a file that is not a MATLAB 5 file, or a damaged one
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the system's own error (permissions, ...) names the file and is not about its content
+        raise DataCorruptError(f"{path} is not a readable SVHN .mat file ({err}). {remedy}") from err
+    if not isinstance(mat.get("X"), np.ndarray) or not isinstance(mat.get("y"), np.ndarray):
+        raise DataCorruptError(f"{path} holds no X and y arrays: it is not an SVHN cropped-digits file. {remedy}")
+    images = np.moveaxis(mat["X"], 3, 0)  # (32, 32, 3, N) -> (N, 32, 32, 3)
+    labels = mat["y"].reshape(-1)
+    if np.issubdtype(labels.dtype, np.integer):
+        # The files label the digit 0 as 10: a file label lies in [1, 10], the digit is it mod 10.
+        outside = (labels < 1) | (labels > 10)
+        if outside.any():
+            raise DataCorruptError(f"{path}: {int(outside.sum())} labels lie outside 1..10 (10 stands for the "
+                                   f"digit 0), the first is {int(labels[outside][0])}. {remedy}")
+        labels = labels % 10
+    check_labelled_arrays(images, labels, image_shape=(32, 32, 3), n_classes=10, images_file=path, remedy=remedy)
+    x = torch.from_numpy(mat["X"]).permute(3, 2, 0, 1).float().div_(255.0)  # (32, 32, 3, N) -> (N, 3, 32, 32)
+    return x, torch.from_numpy(labels.astype(np.int64))
 
 
 def load_svhn(split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,31 +285,21 @@ def load_svhn(split: str) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
     fname = f"{split}_32x32.mat"
     path = next((f / fname for f in _svhn_folders() if (f / fname).is_file()), None)
-    offline = os.environ.get("INFOBOUNDS_OFFLINE", "").strip() not in ("", "0")
-    if path is None and not offline:
-        target = cache_dir() / "svhn"
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            with urllib.request.urlopen(_SVHN_URL + fname, timeout=30) as response:
-                with tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
-                    shutil.copyfileobj(response, tmp)
-            os.replace(tmp.name, target / fname)
-            path = target / fname
-        except OSError:
-            path = None
+    if path is None:
+        if downloads_allowed():
+            try:
+                path = download_verified([_SVHN_URL + fname], cache_dir() / "svhn" / fname, SVHN_PUBLISHED[fname])
+            except (DownloadError, OSError) as err:
+                why = f"download failed: {err}"
+        else:
+            why = "downloads are disabled: INFOBOUNDS_OFFLINE is set"
     if path is None:
         looked = "\n  ".join(str(f) for f in _svhn_folders())
-        why = "downloads are disabled: INFOBOUNDS_OFFLINE is set" if offline else "download failed: no network?"
         raise DataNotFoundError(
-            f"SVHN ({split}) not found. Looked for {fname} in:\n  {looked}\n({why}).\nHow to get it: download "
-            f"{_SVHN_URL}{fname} into $INFOBOUNDS_DATA/svhn/ or ~/.cache/infobounds/svhn/."
+            f"SVHN ({split}) not found. Looked for {fname} in:\n  {looked}\n({why}).\nHow to get it: "
+            f"{_svhn_how_to_get(fname)}"
         )
-    from scipy.io import loadmat
-
-    mat = loadmat(path)
-    x = torch.from_numpy(mat["X"]).permute(3, 2, 0, 1).float().div_(255.0)  # (32, 32, 3, N) -> (N, 3, 32, 32)
-    y = torch.from_numpy(mat["y"].astype("int64")).reshape(-1) % 10
-    return x, y
+    return _read_svhn(path, fname)
 
 
 # ---------------------------------------------------------------------------------------------
