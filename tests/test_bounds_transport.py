@@ -1,6 +1,9 @@
 """Transport distances: Gromov-Wasserstein (POT) on isometric and distorted clouds, W_c, the IMQ MMD."""
 
+import warnings
+
 import numpy as np
+import ot
 import pytest
 import torch
 
@@ -10,6 +13,8 @@ from infobounds.bounds.transport import (
     gromov_wasserstein,
     imq_kernel,
     mmd,
+    normalize_distances,
+    round_to_coupling,
     wasserstein,
 )
 
@@ -86,6 +91,48 @@ def test_entropic_gw_is_small_for_an_isometric_copy_and_larger_after_distortion(
     exact_bent = gromov_wasserstein(x, distorted)
     assert iso < 0.05 and bent > iso + 0.05
     assert bent >= exact_bent - 0.02  # the entropic plan is feasible: its cost is near or above the optimum
+
+
+def test_round_to_coupling_meets_the_marginals_exactly_and_stays_close():
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(7)), rng.dirichlet(np.ones(5))
+    plan = np.outer(p, q) * rng.uniform(0.7, 1.3, size=(7, 5))  # marginals off by up to ~30%
+    rounded = round_to_coupling(plan, p, q)
+    assert np.all(rounded >= 0)
+    np.testing.assert_allclose(rounded.sum(1), p, atol=1e-15)
+    np.testing.assert_allclose(rounded.sum(0), q, atol=1e-15)
+    # Altschuler, Weed & Rigollet (2017): l1 distance at most 2 (|r(plan) - p|_1 + |c(plan) - q|_1).
+    marginal_error = np.abs(plan.sum(1) - p).sum() + np.abs(plan.sum(0) - q).sum()
+    assert np.abs(rounded - plan).sum() <= 2 * marginal_error + 1e-15
+    exact = np.outer(p, q)
+    np.testing.assert_allclose(round_to_coupling(exact, p, q), exact, atol=1e-17)  # a coupling is kept
+
+
+def test_entropic_gw_reports_the_cost_of_an_exact_coupling():
+    # At a small epsilon POT's Sinkhorn plan misses a marginal by ~1e-3; a plan that is not a
+    # coupling gives no upper bound on GW^2, so the value must be that of the rounded plan.
+    x = cloud(50)
+    distorted = np.c_[x[:, 0], x[:, 1] + 0.3 * x[:, 0] ** 2, x[:, 2]]
+    cx, cz = normalize_distances(distance_matrix(x)), normalize_distances(distance_matrix(distorted))
+    w = np.full(50, 1 / 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = ot.gromov.entropic_gromov_wasserstein(cx, cz, w, w, loss_fun="square_loss", epsilon=0.005,
+                                                     max_iter=1_000)
+    assert np.abs(plan.sum(0) - w).sum() > 1e-4  # the raw plan is not a coupling here
+    expected = coupling_distortion(cx, cz, round_to_coupling(plan, w, w))
+    assert gromov_wasserstein(x, distorted, epsilon=0.005) == pytest.approx(expected, rel=1e-9)
+    assert abs(expected - coupling_distortion(cx, cz, plan)) > 1e-3  # rounding changes the answer
+
+
+def test_round_to_coupling_rejects_bad_input():
+    p = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match="shape"):
+        round_to_coupling(np.ones((3, 2)), p, p)
+    with pytest.raises(ValueError, match="non-negative"):
+        round_to_coupling(-np.ones((3, 3)), p, p)
+    with pytest.raises(ValueError, match="same mass"):
+        round_to_coupling(np.ones((3, 3)), p, 2 * p)
 
 
 def test_entropic_gw_reports_underflow():

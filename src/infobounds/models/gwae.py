@@ -28,13 +28,14 @@ minimised here, estimated on a batch, is
   :math:`Z \sim \pi_\theta`, of the prior and the model, which is what the reference implementation
   uses. Both are admissible couplings of the two spaces once the other terms make :math:`Q_Z \approx
   \pi_\theta` and :math:`G_\# \pi_\theta \approx P_X`; the chapter compares them;
-* ``reconstruction``: the WAE bound on :math:`W_2^2(P_X, G_\# Q_Z)` (chapter theorem), which ties the
-  model to the data;
+* ``reconstruction``: half the WAE bound :math:`\mathbb E\lVert X - G(Z)\rVert^2 \ge W_2^2(P_X, G_\# Q_Z)`
+  (chapter proposition), which ties the model to the data;
 * ``prior_mmd``: the WAE penalty that makes the aggregate posterior :math:`Q_Z` match
   :math:`\pi_\theta` (the reference uses an MMD or, in its default, a critic on joint pairs; here the
   inverse-multiquadric MMD of :mod:`infobounds.bounds.transport`);
-* ``neg_entropy``: minus the encoder's differential entropy up to a constant, which keeps the
-  encoder stochastic.
+* ``neg_entropy``: minus *twice* the encoder's differential entropy, up to a constant
+  (:math:`h(\mathcal N(\mu, \mathrm{diag}\,\sigma^2)) = \tfrac12 \sum_j \log(2\pi e \sigma_j^2)`), which
+  keeps the encoder stochastic.
 
 Meta-prior families (``GWAEConfig.prior``): ``gaussian``, the fixed :math:`\mathcal N(0, I)`;
 ``mixture``, a learnable mixture of ``prior_components`` Gaussians with diagonal covariances and
