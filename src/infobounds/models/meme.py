@@ -17,10 +17,19 @@ posterior :math:`q(z|s,t) = q(z|s)\,q(t|z)/q(t|s)`, :math:`q(t|s) = \mathbb E_{q
 
 and a complete pair is trained on :math:`\mathcal L(x, y) + \mathcal L(y, x)`. As in the authors'
 code, :math:`q(t|s)` is a Monte Carlo average over ``n_samples`` draws (plus the draw used for the
-bound), the weights are held fixed in the gradient, the log-ratio
-:math:`\log q(z|s) - \log p(z|t)` is replaced by its expectation
-:math:`\mathrm{KL}(q(z|s) \,\|\, q(z|t))`, and the supervision term :math:`\log q(t|s)` gets a weight
-(``supervision_weight``; 1 is the bound, the paper uses 10 for image pairs).
+bound), the weights are held fixed in the gradient, and the supervision term :math:`\log q(t|s)` gets a
+weight (``supervision_weight``; 1 is the bound, the paper uses 10 for image pairs).
+
+The prior term :math:`\mathbb E_{q(z|s)}[w\,(\log q(z|s) - \log p(z|t))]` is chosen by ``prior_term``:
+
+- ``"weighted"`` (default): the log-ratio at the sampled :math:`z`, times its weight, as in
+  :math:`\mathcal L`; the estimate is the bound the chapter proves (consistent as ``n_samples`` grows).
+- ``"expected_kl"``: the authors' code replaces it by the *unweighted* expectation
+  :math:`\mathrm{KL}(q(z|s) \,\|\, q(z|t))`. This surrogate equals
+  :math:`\mathcal L + \mathrm{Cov}_{q(z|s)}\big(w, \log\frac{q(z|s)}{p(z|t)}\big)` (as
+  :math:`\mathbb E_{q(z|s)} w = 1`), which is not :math:`\mathcal L` and is not a bound: it can exceed
+  :math:`\log p(s|t)` (``tests/test_models_meme.py`` builds a case with a Bernoulli label, so that
+  :math:`q(t|z) \le 1`, where it does so by more than 60 nats).
 
 A pair with :math:`t` missing trains modality :math:`s` alone on an ELBO whose prior is a mixture of
 the conditional prior over learned *pseudo-inputs* of :math:`t` (a VampPrior):
@@ -41,6 +50,9 @@ from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
 from infobounds.models.base import LossTerms
 from infobounds.models.multimodal import BimodalVAE
 from infobounds.nets import reparameterize
+from infobounds.validation import require_choice
+
+PRIOR_TERMS = ("weighted", "expected_kl")
 
 
 @dataclass(frozen=True)
@@ -54,9 +66,11 @@ class MEMEConfig:
     n_samples: int = 5  # draws of z ~ q(z|s) that estimate q(t|s) (paper: 10)
     supervision_weight: float = 1.0  # weight of -log q(t|s); 1 is the bound (paper: 10)
     n_pseudo: int = 20  # pseudo-inputs per modality for the mixture prior of unpaired data
+    prior_term: str = "weighted"  # "weighted": the proved bound; "expected_kl": the authors' surrogate
     lr: float = 1e-3  # Adam learning rate
 
     def __post_init__(self) -> None:
+        require_choice("prior_term", self.prior_term, PRIOR_TERMS)
         if self.latent_dim <= 0 or not self.hidden or min(self.hidden) <= 0:
             raise ValueError("latent_dim and the hidden widths must be positive")
         if self.n_samples < 1 or self.n_pseudo < 1:
@@ -108,7 +122,10 @@ class MEME(BimodalVAE):
 
     # -- the objective -----------------------------------------------------------------------------
     def supervised(self, s: int, vs: torch.Tensor, vt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(-bound without the supervision term, -log q(t|s)), summed over the rows, for s -> t."""
+        r"""(-bound without the supervision term, -log q(t|s)), summed over the rows, for s -> t.
+
+        With ``prior_term="weighted"`` the sum of the two, negated, estimates :math:`\mathcal L(s, t)`
+        of (meme-bound); with ``"expected_kl"`` it estimates the authors' surrogate (module docstring)."""
         t = 1 - s
         mu, logvar = self.expert(s, vs)  # q(z|s)
         mu_t, logvar_t = self.expert(t, vt)  # p(z|t) := q(z|t)
@@ -119,8 +136,11 @@ class MEME(BimodalVAE):
         log_q_t_s, w = importance_weights(log_q_t_z)
         w = w[0].detach()  # the authors hold the weights fixed
         log_p_s_z = self.log_lik(s, vs, z)
-        kl = kl_diagonal_gaussians(mu, logvar, mu_t, logvar_t)  # E[log q(z|s) - log p(z|t)]
-        bound = w * (log_p_s_z - log_q_t_z[0] - kl)
+        if self.config.prior_term == "weighted":  # log q(z|s) - log p(z|t) at the draw, weighted as in L
+            log_ratio = log_normal_density(z, mu, logvar) - log_normal_density(z, mu_t, logvar_t)
+        else:  # the authors' surrogate: its unweighted expectation under q(z|s), not a bound
+            log_ratio = kl_diagonal_gaussians(mu, logvar, mu_t, logvar_t)
+        bound = w * (log_p_s_z - log_q_t_z[0] - log_ratio)
         return -bound.sum(), -log_q_t_s.sum()
 
     def unsupervised(self, s: int, vs: torch.Tensor) -> torch.Tensor:
