@@ -28,7 +28,7 @@ fi
 "$VENV/bin/python" scripts/theorem_index.py book/theorems.md
 
 # MathJax served from the built site itself, so maths renders offline.
-[ -f _static/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py
+[ -f _mathjax/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py
 
 # Fashion-MNIST: Debian's package when root on Debian, else a download when a network is there.
 if ! "$VENV/bin/python" - <<'PY' 2>/dev/null

@@ -77,7 +77,7 @@ def stage(target: Path, mode: str) -> None:
             jupytext.write(jupytext.read(chapter), target / "chapters" / f"{chapter.stem}.ipynb")
     else:
         raise SystemExit(f"mode must be 'executed', 'sources' or 'scoreboard', got {mode!r}\n\n{__doc__}")
-    for folder in ["book", "src", "_static"]:
+    for folder in ["book", "src", "_mathjax"]:
         shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     # Never the scoreboard in book/: that one may predate this run's chapters.

@@ -5,6 +5,7 @@ traceback or error output; no broken internal link; every figure of an executed 
 non-zero size. A full-page screenshot of each page is saved for the record.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -13,13 +14,39 @@ import pytest
 CHAPTERS = sorted((Path(__file__).resolve().parents[2] / "chapters").glob("[0-9][0-9]_*.md"))
 
 
-def wait_for_mathjax(browser):
-    # MathJax 3 typesets asynchronously; its startup promise resolves when the page is done.
+MATHJAX_DEADLINE_S = 45  # a loaded 2-core machine typesets a long chapter in a few seconds
+
+
+def wait_for_mathjax(browser, deadline_s: float = MATHJAX_DEADLINE_S) -> str:
+    """'ok' once MathJax 3 has typeset the page, else what went wrong.
+
+    MathJax is a deferred script, so right after navigation ``window.MathJax`` may still be the
+    configuration object without ``startup``: poll for the startup promise until the deadline,
+    then wait for it (it resolves when the initial typesetting is done).
+    """
+    browser.set_script_timeout(deadline_s + 5)
     return browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "if (!window.MathJax || !MathJax.startup) { done('no MathJax'); return; }"
-        "MathJax.startup.promise.then(() => done('ok')).catch(e => done('error: ' + e));"
+        "const limit = arguments[0], deadline = Date.now() + limit * 1000;"
+        "(function poll() {"
+        "  const mj = window.MathJax;"
+        "  if (mj && mj.startup && mj.startup.promise) {"
+        "    mj.startup.promise.then(() => done('ok')).catch(e => done('error: ' + e));"
+        "  } else if (Date.now() > deadline) {"
+        "    done('no MathJax after ' + limit + ' s');"
+        "  } else { setTimeout(poll, 100); }"
+        "})();",
+        deadline_s,
     )
+
+
+def mathjax_script_tags(page: Path) -> list[str]:
+    """The ``<script>`` tags of a page's HTML that load a MathJax file: there must be exactly one.
+
+    Read from the file, not the live DOM, where MathJax adds tags of its own when it autoloads a
+    TeX extension (``\\boldsymbol`` loads ``input/tex/extensions/boldsymbol.js``).
+    """
+    return re.findall(r"<script[^>]*src=\"[^\"]*mathjax/[^\"]*\"[^>]*>", page.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("chapter", [c.stem for c in CHAPTERS])
@@ -27,7 +54,10 @@ def test_chapter_page(chapter, site, browser, screenshot_dir):
     page = site / "chapters" / f"{chapter}.html"
     assert page.is_file(), f"{chapter} was not rendered"
     browser.get(page.as_uri())
-    assert wait_for_mathjax(browser) == "ok", "MathJax did not load (is _static/mathjax in the site?)"
+    loads = mathjax_script_tags(page)
+    assert len(loads) == 1 and "tex-chtml.js" in loads[0], f"MathJax must load once, got {loads}"
+    status = wait_for_mathjax(browser)
+    assert status == "ok", f"MathJax did not typeset the page: {status} (is mathjax/ in the site?)"
 
     n_math = browser.execute_script("return document.querySelectorAll('mjx-container').length")
     n_errors = browser.execute_script("return document.querySelectorAll('mjx-merror, .MathJax_Error').length")
@@ -74,6 +104,7 @@ def test_chapter_page(chapter, site, browser, screenshot_dir):
 def test_front_matter_pages(site, browser):
     for name in ["book/intro.html", "book/notation.html", "book/bibliography.html"]:
         browser.get((site / name).as_uri())
+        assert len(mathjax_script_tags(site / name)) == 1, f"{name} must load MathJax once"
         assert wait_for_mathjax(browser) == "ok"
         text = browser.execute_script("return document.body.innerText")
         assert "Traceback" not in text
