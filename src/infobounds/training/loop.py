@@ -9,11 +9,14 @@ term, checkpoints atomically, and resumes so that a resumed CPU run equals an un
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -26,7 +29,8 @@ from tqdm.auto import tqdm as _tqdm_auto
 from tqdm.std import tqdm as _tqdm_text
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update
-from infobounds.training.checkpoint import load_checkpoint, save_checkpoint
+from infobounds.training.checkpoint import (READ_ERRORS, CheckpointError, check_checkpoint_path, load_checkpoint,
+                                            one_line, save_checkpoint)
 from infobounds.training.history import History
 
 
@@ -82,8 +86,8 @@ def _make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
         if p.optimizer is not None:
             optimizers[p.name] = p.optimizer(params, p.lr)
         else:
-            # The fused kernel updates every tensor in one pass instead of a Python loop over them:
-            # benchmarks/vae_throughput.py measured 24.0 -> 15.8 ms CPU per beta-VAE step (one thread).
+            # The fused kernel updates every tensor in one pass instead of a Python loop over them,
+            # which on CPU is a visible share of a small model's step.
             fused = all(q.is_floating_point() and q.device.type in ("cpu", "cuda") for q in params)
             optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay,
                                                   fused=fused)
@@ -177,7 +181,12 @@ def fit(
         fresh run; a resumed run restores the generator state from the checkpoint instead.
     checkpoint : path of the checkpoint file; written every ``checkpoint_every`` steps and at the
         end, atomically.
-    resume : continue from ``checkpoint`` if it exists.
+    resume : continue from ``checkpoint`` if that file exists, else start a fresh run (so a
+        restart loop can always pass ``resume=True``). The checkpoint must have been written by a
+        run with the same settings (model class, config, players, batch size, seed) and at a step
+        no later than ``steps``; otherwise :class:`CheckpointError` names the first difference. A
+        corrupt or foreign file raises :class:`CheckpointError`, and a folder at ``checkpoint``
+        raises it before any training, with or without ``resume``.
     stop_after : stop (with a checkpoint) after this step, as an interruption would; for tests and
         for splitting long runs.
     autocast : a context manager factory (``profile.autocast``) used around the loss; None for none.
@@ -217,6 +226,9 @@ def fit(
         raise ValueError(f"schedule names unknown players {sorted(unknown)}; players: {sorted(optimizers)}")
 
     rank, world = _world()
+    if checkpoint is not None and rank == 0:
+        check_checkpoint_path(checkpoint)  # now, not after the whole run when the first write fails
+    settings = _run_settings(model, players, data, seed)
     runner = None
     if world > 1:
         device_ids = [next(model.parameters()).device.index] if next(model.parameters()).is_cuda else None
@@ -227,15 +239,17 @@ def fit(
     start = 0
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         state = load_checkpoint(checkpoint)
-        model.load_state_dict(state["model"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
-        for name, sch in schedulers.items():
-            sch.load_state_dict(state["schedulers"][name])
-        data.load_state_dict(state["data"])
-        _set_rng_state(state["rng"])
-        history = History.from_state(state["history"])
-        start = int(state["step"])
+        with _restoring(checkpoint):
+            _check_same_settings(checkpoint, state.get("settings"), settings)
+            model.load_state_dict(state["model"])
+            for name, opt in optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            for name, sch in schedulers.items():
+                sch.load_state_dict(state["schedulers"][name])
+            data.load_state_dict(state["data"])
+            _set_rng_state(state["rng"])
+            history = History.from_state(state["history"])
+            start = int(state["step"])
     elif seed is not None:
         torch.manual_seed(seed)
 
@@ -251,11 +265,13 @@ def fit(
                 "data": data.state_dict(),
                 "rng": _rng_state(),
                 "history": history.state_dict(),
+                "settings": settings,
             },
             checkpoint,
         )
 
     end = steps if stop_after is None else min(steps, stop_after)
+    _check_resume_not_past_end(checkpoint, start, end, steps, stop_after)
     if sync_every is None:
         # Reading a loss on the host waits for the GPU; on CPU it costs about 2 ms per read.
         sync_every = 10 if next(model.parameters()).device.type == "cpu" else 50
@@ -337,6 +353,78 @@ def fit(
     if rank == 0:
         _append_run_log(result, desc or type(model).__name__, next(model.parameters()).device.type)
     return result
+
+
+def _describe(value) -> str:
+    """A name for a non-data config value that is the same in every process: the qualified name of
+    a class or function, else its repr without memory addresses."""
+    name = getattr(value, "__qualname__", None)
+    if name is not None:
+        return f"{getattr(value, '__module__', '')}.{name}"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def _run_settings(model: Trainable, players: list[Player], data, seed: int | None) -> dict:
+    """The settings that a resumed run must share with the run that wrote the checkpoint: the model's
+    class, its config dataclass as plain data, the player names, the stream's batch size (where it
+    has one) and the seed. Stored in every checkpoint; see :func:`_check_same_settings`."""
+    settings: dict = {"model": _describe(type(model))}
+    config = getattr(model, "config", None)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        settings["config"] = json.loads(json.dumps(dataclasses.asdict(config), default=_describe))
+    settings["players"] = [p.name for p in players]
+    batch_size = getattr(data, "batch_size", None)
+    if isinstance(batch_size, int):
+        settings["batch_size"] = batch_size
+    settings["seed"] = seed
+    return settings
+
+
+def _flat_settings(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as ``{"config.vae.latent_dim": 10, ...}``, in their order."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_same_settings(checkpoint, saved: dict | None, current: dict) -> None:
+    """Refuse to resume from a checkpoint written with other settings, naming the first that
+    differs (checkpoints written before settings were stored are not checked)."""
+    if saved is None:
+        return
+    saved, current = _flat_settings(saved), _flat_settings(current)
+    for key in [*current, *(k for k in saved if k not in current)]:
+        old, new = (json.dumps(d[key]) if key in d else "(not set)" for d in (saved, current))
+        if old != new:
+            raise CheckpointError(
+                f"checkpoint {checkpoint} was written by a run with {key}={old}, but this run has {key}={new}: "
+                "resume with that run's settings, or start a fresh run with another checkpoint path"
+            )
+
+
+@contextmanager
+def _restoring(checkpoint):
+    """Name the checkpoint in any error raised while its state is put back into this run's objects."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except READ_ERRORS as err:
+        raise CheckpointError(f"checkpoint {checkpoint} does not fit this run: {type(err).__name__}: "
+                              f"{one_line(err)}") from err
+
+
+def _check_resume_not_past_end(checkpoint, start: int, end: int, steps: int, stop_after: int | None) -> None:
+    """Refuse a resume whose checkpoint is already past the step this call would end at: the loop
+    would not run, and the final save would label the later state with the earlier step."""
+    if start > end:
+        limit = f"steps={steps}" if end == steps else f"stop_after={stop_after}"
+        raise CheckpointError(f"checkpoint {checkpoint} is at step {start}, beyond {limit}: pass at least "
+                              f"{start} steps to continue it, or start a fresh run with another checkpoint path")
 
 
 def _check_finite(step: int, row: dict[str, float]) -> None:
