@@ -3,12 +3,16 @@
 ``list`` shows the models and chapters; ``train MODEL`` trains a model with its recipe and prints
 the final metrics as JSON; ``reproduce CHAPTER|all`` executes chapters in the full profile (their
 ``results.record`` calls write ``results/full/``); ``scoreboard`` regenerates ``book/scoreboard.md``.
+
+Bad input, unreadable files and a diverging run end with one line ``infobounds: ...`` on stderr and
+exit code 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -54,12 +58,13 @@ def cmd_train(args) -> int:
             torch.cuda.set_device(local_rank)
             device = f"cuda:{local_rank}"
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    out = Path(args.out)
+    checkpoint = out / f"{args.model}.pt"
+    _check_out_folder(out, checkpoint, args.model, args.resume)
     profile = get_profile(args.profile, device=device)
     seed_everything(args.seed)
     setup = RECIPES[args.model](profile, args.batch_size, args.seed)
-    steps = args.steps if args.steps else max(1, round(args.epochs * setup.steps_per_epoch))
-    out = Path(args.out)
-    checkpoint = out / f"{args.model}.pt"
+    steps = args.steps if args.steps else _steps_for_epochs(args.epochs, setup.steps_per_epoch)
     start = time.time()
     result = fit(setup.model, setup.stream, steps=steps, seed=args.seed, checkpoint=checkpoint,
                  checkpoint_every=args.checkpoint_every, resume=args.resume, autocast=profile.autocast,
@@ -70,6 +75,28 @@ def cmd_train(args) -> int:
     (out / f"{args.model}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _check_out_folder(out: Path, checkpoint: Path, model: str, resume: bool) -> None:
+    """Refuse, before any data is loaded or step trained, an ``--out`` the run could not write to
+    at its end, and a ``--resume`` with nothing to resume."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    for path in (checkpoint, out / f"{model}.json"):
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder, not a file: remove it or pick another --out than {out}")
+    if resume and not checkpoint.is_file():
+        raise ValueError(f"--resume: there is no checkpoint {checkpoint} to continue "
+                         "(check --out, or drop --resume to start a fresh run)")
+
+
+def _steps_for_epochs(epochs: float, steps_per_epoch: int) -> int:
+    """The steps of ``--epochs`` passes (rounded, at least one); an overflow is a bad ``--epochs``."""
+    total = epochs * steps_per_epoch
+    if not math.isfinite(total):
+        raise ValueError(f"--epochs {epochs:g} is too many: {epochs:g} x {steps_per_epoch} steps per epoch "
+                         "overflows")
+    return max(1, round(total))
 
 
 def run_chapter(path: Path, profile: str, cell_timeout: float | None = None) -> dict:
@@ -148,16 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
     from infobounds.models import MODELS
     from infobounds.recipes import RECIPES
 
-    parser = argparse.ArgumentParser(prog="python -m infobounds", description=__doc__.split("\n\n")[0])
+    # --debug is accepted before and after the subcommand; SUPPRESS keeps a subcommand's default
+    # from overwriting a --debug given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error instead of a one-line message")
+    parser = argparse.ArgumentParser(prog="python -m infobounds", description=__doc__.split("\n\n")[0],
+                                     parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{list,train,reproduce,scoreboard}")
 
-    p = sub.add_parser("list", help="list the models and chapters")
+    p = sub.add_parser("list", help="list the models and chapters", parents=[common])
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("train", help="train a model with its recipe; prints final metrics as JSON")
+    p = sub.add_parser("train", help="train a model with its recipe; prints final metrics as JSON", parents=[common])
     p.add_argument("model", choices=sorted(RECIPES), help="which model")
     p.add_argument("--profile", choices=["quick", "full"], default=None,
-                   help="run profile (default: full with CUDA, quick otherwise)")
+                   help="run profile (default: quick, or $INFOBOUNDS_PROFILE; full is the papers' setting)")
     p.add_argument("--epochs", type=float, default=3.0, help="passes over the training data (default 3)")
     p.add_argument("--steps", type=int, default=0, help="train this many steps instead of --epochs")
     p.add_argument("--batch-size", type=int, default=128, help="examples per step (default 128)")
@@ -167,30 +200,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("reproduce", help="execute a chapter (or all) in the full profile; chapters record results/full/")
+    p = sub.add_parser("reproduce", help="execute a chapter (or all) in the full profile; chapters record results/full/",
+                       parents=[common])
     p.add_argument("chapter", help="chapter name such as 02_information_bottleneck, or all")
     p.add_argument("--profile", choices=["quick", "full"], default="full", help="profile to run (default full)")
     p.add_argument("--cell-timeout", type=float, default=None,
                    help="stop a chapter whose cell runs longer than this many seconds (default: no limit)")
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("scoreboard", help="regenerate the scoreboard page from results/")
+    p = sub.add_parser("scoreboard", help="regenerate the scoreboard page from results/", parents=[common])
     p.add_argument("--out", default=None, help="where to write it (default book/scoreboard.md)")
     p.set_defaults(func=cmd_scoreboard)
     assert set(RECIPES) <= set(MODELS), "every recipe names a registered model"
     return parser
 
 
+_FINITE_POSITIVE = "a positive finite number"
+OPTION_RULES = [  # (option, attribute, rule, holds); NaN fails every comparison, so it fails each rule
+    ("--epochs", "epochs", _FINITE_POSITIVE, lambda v: v > 0 and math.isfinite(v)),
+    ("--steps", "steps", ">= 0", lambda v: v >= 0),
+    ("--batch-size", "batch_size", "positive", lambda v: v > 0),
+    ("--seed", "seed", ">= 0", lambda v: v >= 0),
+    ("--checkpoint-every", "checkpoint_every", ">= 0", lambda v: v >= 0),
+    ("--cell-timeout", "cell_timeout", f"{_FINITE_POSITIVE} of seconds (leave it out for no limit)",
+     lambda v: v is None or (v > 0 and math.isfinite(v))),
+]
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Raise ``ValueError`` naming the first option of the subcommand whose value breaks its rule,
+    and that value."""
+    for option, attribute, rule, holds in OPTION_RULES:
+        if not hasattr(args, attribute):
+            continue
+        value = getattr(args, attribute)
+        if not holds(value):
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            raise ValueError(f"{option} must be {rule}, got {shown}")
+
+
+def error_message(err: BaseException) -> str:
+    """The message for an expected error: an OS error as ``file: reason`` (without its ``[Errno n]``),
+    any other as it is (the package's own errors name the option or file and its value)."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from infobounds.training.checkpoint import CheckpointError
+
     args = build_parser().parse_args(argv)
-    if getattr(args, "steps", 0) < 0 or getattr(args, "epochs", 1) <= 0 or getattr(args, "batch_size", 1) <= 0:
-        print("infobounds: --steps must be >= 0, --epochs and --batch-size positive", file=sys.stderr)
-        return 2
+    # Bad settings, missing or corrupt files (data loaders and checkpoints name the file), unwritable
+    # folders, a diverging run: say so in one line. Anything else is a bug and keeps its traceback.
+    expected = (CheckpointError, ValueError, OSError, EOFError, FloatingPointError)
     try:
+        check_options(args)
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:  # bad settings or missing data: say so in one line
-        print(f"infobounds: {err}", file=sys.stderr)
+    except expected as err:
+        if getattr(args, "debug", False):
+            raise
+        print(f"infobounds: {error_message(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        print("infobounds: interrupted (a training run keeps its last periodic checkpoint)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
