@@ -13,7 +13,9 @@ The mixture's component plays the part of the auxiliary variable u of an iVAE
 (``infobounds.models.ivae``) without being observed; :meth:`GMVAE.responsibilities` gives its
 posterior :math:`r(c | z)`, the model's clustering of the data. A standard-normal prior is invariant
 under every rotation of z; a mixture with distinct diagonal covariances is invariant under signed
-permutations only, which is the symmetry chapter ``identifiability_clustering`` shows it removes.
+permutations only (chapter ``identifiability_clustering``, Prop. ``prop-mixture-rotation``). That
+removes the rotation symmetry from the prior; it does not ensure that training finds the sources'
+orientation (the chapter's quick experiment does not show that it does).
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ minimises the negative conditional ELBO
     \underbrace{\mathbb E_{p(x,u)} \mathbb E_{p(z|x,u)}[-\log q(x|z)]}_{\texttt{distortion}}
     + \underbrace{\mathbb E_{p(x,u)} \mathrm{KL}\big(p(z|x,u) \,\|\, r(z|u)\big)}_{\texttt{rate}}
 
-with the KL in closed form. Chapter ``identifiability_clustering`` proves that, when the variances
-vary enough across u, the sources are identified up to permutation and scaling.
+with the KL in closed form. Chapter ``identifiability_clustering`` proves that, when the natural
+parameters of the prior (means and variances) vary enough across u, in the true model *and* in the
+learned one, a model that reproduces :math:`p(x|u)` exactly identifies the sources up to permutation,
+scaling and shift. Training guarantees neither the exact fit nor the variability of the learned prior.
 """
 
 from __future__ import annotations
