@@ -24,8 +24,11 @@ Wyner's objective :math:`I(X, Y; Z)`, on the encoder's side and on the model's:
       + \alpha\,\big(\underbrace{\mathrm{KL}(q(z|x,y) \,\|\, q(z|x))}_{\texttt{kl\_x}}
                + \underbrace{\mathrm{KL}(q(z|x,y) \,\|\, q(z|y))}_{\texttt{kl\_y}}\big) .
 
-The forward KL is the negative ELBO up to the constant data entropy. The reverse KL and the two
-common informations involve densities nobody knows (the data's, the aggregate :math:`q(z)`, the
+The forward KL is the negative ELBO up to the constant data entropy. Under :math:`q` the chain
+:math:`X - Z - Y` is not imposed, so :math:`I_q(X, Y; Z)` is Wyner's functional at the encoder's
+:math:`z`, not a common information: it is at least the data's :math:`C(X;Y)` only when :math:`q` makes
+the pair conditionally independent given :math:`z`. The reverse KL and the two
+information terms involve densities nobody knows (the data's, the aggregate :math:`q(z)`, the
 model's marginal :math:`p(x, y)`); each is estimated by a **density-ratio classifier** (the
 ``critic`` player): :math:`T_{\mathrm{rev}} \approx \log p(x,y,z)/q(x,y,z)` tells model samples
 from encoder samples, :math:`T_{\mathrm{ci}} \approx \log q(z|x,y)/q(z)` tells :math:`(x, y, z)`
@@ -36,7 +39,9 @@ is the gradient of the quantity it estimates, except for the encoder's share of
 :math:`\mathbb E_p[-\log q(z|x, y)]` (its value is a cross-entropy, not part of the divergence).
 :math:`I_q` depends on the encoder only; :math:`I_p` is the part of the regulariser that reaches the
 decoders (only with Gaussian decoders, whose samples can be reparameterised). ``ci_anneal_steps``
-lets :math:`\lambda` fall to 0: the penalty then picks a decomposition and the fit returns to it.
+(default 0: a constant :math:`\lambda`) lets :math:`\lambda` fall to 0: the penalty then picks a
+decomposition and the fit returns to it; with a constant :math:`\lambda` the model may carry less
+than :math:`C` (chapter, Prop. ``prop-wyner-lagrangian`` (ii)).
 
 The marginal encoders :math:`q(z|x)`, :math:`q(z|y)` learn, through ``kl_x`` and ``kl_y`` with the
 joint encoder held fixed, the conditional law of :math:`z` given one modality: conditional
