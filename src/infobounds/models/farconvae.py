@@ -38,9 +38,14 @@ FarconVAE minimises
       + \underbrace{-\log p(y \mid z_x)}_{\texttt{pred}}
       + \alpha\, \mathcal L_{\texttt{dc}} + \gamma\, \mathcal L_{\texttt{sr}} .
 
-As in the reference implementation, ``recon`` and ``kl`` are means over coordinates (pixels, latent
-dimensions), so that they sit on the scale of ``pred``. With :math:`\alpha = \gamma = 0` the model is a
-supervised VAE with a classifier head on :math:`z_x`, the chapter's plain baseline.
+As in the reference implementation, the terms are rescaled to sit on the scale of ``pred``, so the
+trained loss is not the objective above with these weights: with :math:`D` pixels and :math:`K`
+coordinates per code, ``recon`` (and likewise ``sr``) is
+:math:`-\tfrac1D \log p(x \mid z_x, z_s) - \log p(s \mid z_x, z_s)`, a mean over the pixels of
+:math:`x` plus the full cross-entropy of :math:`s` (whose likelihood is thereby up-weighted
+:math:`D`-fold relative to :math:`-\log p(x, s \mid z)`), and ``kl`` is the sum of the two KL
+divergences divided by :math:`2K`. With :math:`\alpha = \gamma = 0` the model is a supervised VAE
+with a classifier head on :math:`z_x`, the chapter's plain baseline.
 
 :class:`AdversarialRepresentation` is the adversarial baseline (Edwards & Storkey, 2016; Xie et al.,
 2017): an encoder and classifier play against an adversary that predicts :math:`s` from :math:`z`
@@ -219,7 +224,8 @@ class FarconVAE(Trainable):
         return logits[:, :self.config.input_dim], logits[:, self.config.input_dim:]
 
     def reconstruction(self, z_x: torch.Tensor, z_s: torch.Tensor, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """-log p(x, s | z_x, z_s) per example (B,): Bernoulli mean over pixels plus the CE of s."""
+        """-(1/D) log p(x | z_x, z_s) - log p(s | z_x, z_s) per example (B,): the Bernoulli cross-entropy
+        averaged over the D pixels plus the (unaveraged) cross-entropy of s; not -log p(x, s | z)."""
         x_logits, s_logits = self.decode(z_x, z_s)
         bce = F.binary_cross_entropy_with_logits(x_logits, x.reshape(x.shape[0], -1), reduction="none").mean(1)
         return bce + F.cross_entropy(s_logits, s.long(), reduction="none")
