@@ -146,6 +146,8 @@ def cmd_reproduce(args) -> int:
         print(f"infobounds reproduce: unknown chapter {unknown[0]!r}; choose one of: all, {', '.join(chapters)}",
               file=sys.stderr)
         return 2
+    if args.smoke:  # the chapters' kernels inherit it: a few steps per fit, stand-in data, nothing recorded
+        os.environ["INFOBOUNDS_SMOKE"] = "1"
     failed = []
     for name in wanted:
         try:
@@ -206,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["quick", "full"], default="full", help="profile to run (default full)")
     p.add_argument("--cell-timeout", type=float, default=None,
                    help="stop a chapter whose cell runs longer than this many seconds (default: no limit)")
+    p.add_argument("--smoke", action="store_true",
+                   help="rehearse on a CPU: the profile's networks and batch sizes, but a few steps per training "
+                        "run, <= 512 examples per data set, stand-ins for missing data, nothing recorded")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("scoreboard", help="regenerate the scoreboard page from results/", parents=[common])

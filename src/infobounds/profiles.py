@@ -13,6 +13,18 @@ still uses the GPU.
 A chapter writes both sizes side by side, so a reader sees what the full run would do::
 
     cfg = profile.pick(quick=dict(epochs=3, n_train=20_000), full=dict(epochs=200, n_train=60_000))
+
+Smoke runs
+----------
+``INFOBOUNDS_SMOKE=1`` (``python -m infobounds reproduce CHAPTER --smoke``) runs a profile, in practice
+``full``, as a rehearsal on a CPU: every network, config, image shape and batch size is the
+profile's, but :func:`infobounds.training.fit` stops each training run after :data:`SMOKE_STEPS`
+steps and the data API keeps at most :data:`SMOKE_EXAMPLES` examples of each data set (evaluation
+sets included). A data set that is not on the machine is replaced by a generated stand-in of the
+same shape, dtype, value range and classes, read through the real loaders
+(:mod:`infobounds.data.standins`). Nothing is recorded (:mod:`infobounds.results` writes nothing) and
+no classifier is cached outside a temporary folder, so a smoke run leaves no number behind. It finds
+a typo, a shape mismatch or a missing data path in minutes instead of on a lent GPU.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +41,11 @@ import torch
 
 PROFILE_NAMES = ("quick", "full")
 ENV_VAR = "INFOBOUNDS_PROFILE"
+SMOKE_VAR = "INFOBOUNDS_SMOKE"
+SMOKE_STEPS = 2  # steps of every fit() in a smoke run: the second one uses the optimisers' state
+SMOKE_EXAMPLES = 512  # examples kept of every data set in a smoke run (>= 10 per class, cheap to evaluate)
+_SWITCH = {"": False, "0": False, "false": False, "no": False, "off": False,
+           "1": True, "true": True, "yes": True, "on": True}
 
 T = TypeVar("T")
 
@@ -44,6 +62,7 @@ class Profile:
 
     name: str
     device: torch.device
+    smoke: bool = False  # a smoke run (module docstring): phenomenon asserts are skipped under it
 
     def __post_init__(self) -> None:
         if self.name not in PROFILE_NAMES:
@@ -71,7 +90,9 @@ class Profile:
         return contextlib.nullcontext()
 
     def describe(self) -> str:
-        return f"profile={self.name}, device={self.device}, torch threads={torch.get_num_threads()}"
+        smoke = f", smoke run ({SMOKE_STEPS} steps per fit, <= {SMOKE_EXAMPLES} examples per data set)" \
+            if self.smoke else ""
+        return f"profile={self.name}{smoke}, device={self.device}, torch threads={torch.get_num_threads()}"
 
 
 def default_profile_name() -> str:
@@ -86,6 +107,32 @@ def default_profile_name() -> str:
     return "quick"
 
 
+def smoke_enabled() -> bool:
+    """Whether this process is a smoke run: ``$INFOBOUNDS_SMOKE`` is ``1``/``true``/``yes``/``on``
+    (unset, empty, ``0``, ``false``, ``no``, ``off``: not). Anything else is a ``ValueError`` naming
+    the variable, so a typo cannot start hours of full-profile training."""
+    value = os.environ.get(SMOKE_VAR, "").strip().lower()
+    if value not in _SWITCH:
+        raise ValueError(f"{SMOKE_VAR}={value!r} is not a switch: set it to 1 (smoke run) or 0")
+    return _SWITCH[value]
+
+
+def smoke_steps(steps: int) -> int:
+    """``steps``, or at most :data:`SMOKE_STEPS` in a smoke run (what :func:`~infobounds.training.fit` runs)."""
+    return min(steps, SMOKE_STEPS) if smoke_enabled() else steps
+
+
+def smoke_examples(n: int | None) -> int | None:
+    """The number of examples a data set keeps: ``n`` (None: all), or at most :data:`SMOKE_EXAMPLES`
+    in a smoke run (what the data API's loaders keep)."""
+    if not smoke_enabled():
+        return n
+    return SMOKE_EXAMPLES if n is None else min(n, SMOKE_EXAMPLES)
+
+
+_announced = False
+
+
 def get_profile(name: str | None = None, device: str | torch.device | None = None) -> Profile:
     """Build the active :class:`Profile`.
 
@@ -93,11 +140,21 @@ def get_profile(name: str | None = None, device: str | torch.device | None = Non
     ----------
     name : ``"quick"`` or ``"full"``; default from :func:`default_profile_name`.
     device : default ``cuda`` when available, else ``cpu``.
+
+    In a smoke run (:func:`smoke_enabled`) the profile's ``smoke`` is True and the first call says
+    so in one line on stderr.
     """
+    global _announced
     name = default_profile_name() if name is None else name
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return Profile(name=name, device=torch.device(device))
+    smoke = smoke_enabled()
+    if smoke and not _announced:
+        _announced = True
+        print(f"smoke run of the {name} profile: its networks, configs and batch sizes, but every fit() stops "
+              f"after {SMOKE_STEPS} steps and every data set keeps <= {SMOKE_EXAMPLES} examples; nothing is "
+              "recorded", file=sys.stderr)
+    return Profile(name=name, device=torch.device(device), smoke=smoke)
 
 
 def seed_everything(seed: int) -> torch.Generator:

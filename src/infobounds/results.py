@@ -22,6 +22,8 @@ How a results file is kept sound:
   scoreboard alike.
 * The git sha of the provenance ignores changes under ``results/``: a run's own records do not mark
   the checkout ``-dirty``.
+* A smoke run (``INFOBOUNDS_SMOKE=1``, :mod:`infobounds.profiles`) records nothing: its few training
+  steps give no result, and ``results/`` must never hold one.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from infobounds.profiles import PROFILE_NAMES
+from infobounds.profiles import PROFILE_NAMES, smoke_enabled
 from infobounds.validation import require_at_least, require_choice, require_finite, require_non_negative
 
 RUN_KEY = "_run"  # the entry of record_run; never a metric
@@ -266,7 +268,15 @@ def _locked(folder: Path):
 
 def _merge(chapter: str, profile: str, update: Callable[[dict], object]) -> None:
     """Apply ``update`` to the chapter's results (a dict), under the folder's lock, and replace the
-    file atomically: concurrent writers serialise, and a crash leaves the old file."""
+    file atomically: concurrent writers serialise, and a crash leaves the old file.
+
+    In a smoke run (``INFOBOUNDS_SMOKE``) the entry is built and encoded as it would be, and written
+    nowhere: a few training steps give no result."""
+    if smoke_enabled():
+        scratch: dict = {}
+        update(scratch)
+        json.dumps(scratch, allow_nan=False)
+        return
     path = results_dir(profile) / f"{chapter}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

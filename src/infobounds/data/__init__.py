@@ -25,6 +25,10 @@ Data sets
     64) and ``levels`` choose a sub-grid; ``train`` and ``test`` are a fixed 80/20 partition of its
     combinations. Pass ``n``: the whole 64x64 grid is 737,280 images (12 GB).
 
+In a smoke run (``INFOBOUNDS_SMOKE=1``, :mod:`infobounds.profiles`) every loader keeps at most
+``SMOKE_EXAMPLES`` examples, and a missing MNIST, Fashion-MNIST, CIFAR-10 or SVHN is replaced by a
+generated stand-in read through the same loader (:mod:`infobounds.data.standins`).
+
 Synthetic sources (correlated Gaussians with known mutual information and friends) live in
 :mod:`infobounds.data.synthetic`.
 """
@@ -39,6 +43,7 @@ import torch
 from infobounds.data.idx import how_to_get, locate_idx_files, read_idx
 from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
 from infobounds.data.iterators import BatchStream, iterate_batches, subset_indices
+from infobounds.profiles import smoke_examples
 
 if TYPE_CHECKING:
     from infobounds.data.shapes import FactorImages
@@ -189,5 +194,5 @@ def load(
         return load_shapes(split=split, n=n, seed=seed, device=device, **options)
     if options:
         raise ValueError(f"{name!r} takes no options, got {', '.join(sorted(options))}")
-    data = _LOADERS[key](split).subset(n, seed=seed)
+    data = _LOADERS[key](split).subset(smoke_examples(n), seed=seed)  # a smoke run keeps <= SMOKE_EXAMPLES
     return data.to(device) if device is not None else data

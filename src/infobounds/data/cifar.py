@@ -32,6 +32,7 @@ import numpy as np
 from infobounds.data.download import DownloadError, Published, download_verified, downloads_allowed
 from infobounds.data.idx import cache_dir
 from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
+from infobounds.profiles import smoke_enabled
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -121,6 +122,10 @@ def locate() -> Path:
             return folder / FOLDER
         if (folder / ARCHIVE).is_file():
             return _extract(folder / ARCHIVE, folder)
+    if smoke_enabled():  # a smoke run rehearses on a generated stand-in instead of downloading
+        from infobounds.data.standins import cifar_folder
+
+        return cifar_folder()
     if downloads_allowed():
         target = cache_dir()
         try:

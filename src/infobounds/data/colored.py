@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from infobounds.data.iterators import subset_indices
+from infobounds.profiles import SMOKE_EXAMPLES, smoke_enabled
 
 __all__ = ["PALETTE", "ColoredImages", "load_colored", "load_environments", "concat"]
 
@@ -133,6 +134,8 @@ def _colored_slices(base: str, split: str, sizes: Sequence[int | None], biases: 
     grey, label = _base(base, split, resolution)
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(label), generator=gen)
+    if smoke_enabled():  # the base split keeps SMOKE_EXAMPLES examples in a smoke run: share them out
+        sizes = [None if n is None else min(n, SMOKE_EXAMPLES // len(sizes)) for n in sizes]
     if any(n is None for n in sizes):
         if len(sizes) != 1:
             raise ValueError("give every environment a size when there are several")

@@ -11,6 +11,8 @@ from typing import Iterator, Sequence
 
 import torch
 
+from infobounds.profiles import smoke_enabled
+
 
 def subset_indices(size: int, n: int | None, seed: int = 0) -> torch.Tensor | None:
     """Sorted indices of a seeded random subset of ``n`` out of ``size`` examples.
@@ -59,6 +61,11 @@ class BatchStream:
     batches are dropped so every step sees ``batch_size`` examples. ``state_dict`` holds the
     generator state at the start of the current epoch and the position in it, so a restored stream
     continues with exactly the batches the uninterrupted one would have produced.
+
+    A ``batch_size`` above the number of examples is an error, except in a smoke run
+    (``INFOBOUNDS_SMOKE``), whose data sets are cut to a few hundred examples: there a batch larger
+    than the data is the whole data set, so full-batch training (IRM's 50,000 examples) stays
+    full-batch, and the smaller batches of every other model are kept as they are.
     """
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, seed: int = 0):
@@ -66,7 +73,9 @@ class BatchStream:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if batch_size > n:
-            raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}")
+            if not smoke_enabled():
+                raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}")
+            batch_size = n
         self.tensors = tensors
         self.batch_size = batch_size
         self.n = n

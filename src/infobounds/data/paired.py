@@ -40,6 +40,7 @@ from infobounds.data.download import DownloadError, Published, download_verified
 from infobounds.data.idx import SYSTEM_DATA, cache_dir
 from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
 from infobounds.data.iterators import BatchStream
+from infobounds.profiles import smoke_enabled, smoke_examples
 
 PAIRED = ("digits_fashion", "mnist_svhn")
 MODALITIES = {"digits_fashion": ("digits", "fashion_mnist"), "mnist_svhn": ("mnist", "svhn")}
@@ -210,6 +211,7 @@ def load_paired(
         first = load("mnist", split)
         xs, xl = first.x, first.y
         ys, yl = load_svhn(split)
+    n = smoke_examples(n)  # a smoke run keeps at most SMOKE_EXAMPLES pairs
     ix, iy = pair_by_label(xl, yl, pairs_per_image, seed=seed)
     data = PairedImages(name=key, split=split, x=xs[ix], y=resize(ys[iy], y_size), label=xl[ix],
                         mask=torch.ones(len(ix), 2, dtype=torch.bool), modalities=MODALITIES[key],
@@ -285,6 +287,10 @@ def load_svhn(split: str) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
     fname = f"{split}_32x32.mat"
     path = next((f / fname for f in _svhn_folders() if (f / fname).is_file()), None)
+    if path is None and smoke_enabled():  # a smoke run rehearses on a generated stand-in instead of downloading
+        from infobounds.data.standins import svhn_file
+
+        path = svhn_file(split)
     if path is None:
         if downloads_allowed():
             try:

@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 from infobounds.data.iterators import subset_indices
+from infobounds.profiles import smoke_enabled, smoke_examples
 
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
@@ -326,7 +327,13 @@ class Shapes:
 
     def grid(self, device: str | torch.device | None = None) -> FactorImages:
         """All combinations of the sub-grid, the last factor fastest (kept in memory: a second call
-        costs nothing; at most four grids are kept)."""
+        costs nothing; at most four grids are kept). A smoke run renders a seeded subset of
+        ``SMOKE_EXAMPLES`` combinations instead, and keeps it nowhere."""
+        if smoke_enabled():
+            codes = self.all_codes()
+            keep = subset_indices(len(codes), smoke_examples(None), seed=0)
+            data = self.images(codes if keep is None else codes[keep.numpy()])
+            return data.to(device) if device is not None else data
         if self not in _GRIDS:
             if len(_GRIDS) >= 4:
                 _GRIDS.pop(next(iter(_GRIDS)))
@@ -339,6 +346,7 @@ class Shapes:
         """``n`` random images; with ``correlated=(a, b)`` factors a and b are coupled with ``rho``."""
         if n <= 0:
             raise ValueError(f"n must be positive, got {n}")
+        n = smoke_examples(n)  # a smoke run renders at most SMOKE_EXAMPLES images
         rng = np.random.default_rng(seed)
         codes = (self.sample_correlated(n, rng, correlated, rho) if correlated is not None
                  else self.sample_factors(n, rng))
@@ -383,6 +391,7 @@ def load_shapes(
     fewer levels.
     """
     shapes = Shapes.make(resolution, **(levels or {}))
+    n = smoke_examples(n)  # a smoke run renders at most SMOKE_EXAMPLES images
     if split is None and n is None:
         data = shapes.grid()
     else:

@@ -56,6 +56,8 @@ import numpy as np
 import torch
 from scipy.linalg import solve_discrete_lyapunov
 
+from infobounds.profiles import smoke_examples
+
 NONLINEARITIES = ("linear", "tanh")
 
 
@@ -235,4 +237,5 @@ def load_coupled_ar(split: str = "train", *, n: int = 20_000, lag: int = 1, seed
     ``seed``), so a model is evaluated on a stretch of the stream it never saw."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLIT_SEEDS)}")
+    n = smoke_examples(n)  # a smoke run keeps at most SMOKE_EXAMPLES windows
     return transfer_windows(process, n, lag=lag, seed=2 * seed + SPLIT_SEEDS[split], device=device)

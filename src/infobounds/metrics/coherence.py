@@ -87,9 +87,15 @@ class ModalityClassifier(Trainable):
 
 
 def coherence_cache_dir() -> Path:
-    """``$INFOBOUNDS_CACHE/coherence`` or ``~/.cache/infobounds/coherence`` (never the repository)."""
+    """``$INFOBOUNDS_CACHE/coherence`` or ``~/.cache/infobounds/coherence`` (never the repository); in a
+    smoke run a temporary folder."""
     from infobounds.data.idx import cache_dir
+    from infobounds.profiles import smoke_enabled
 
+    if smoke_enabled():  # a smoke run's classifiers (a few steps) must never be found by a real run
+        from infobounds.data.standins import scratch_dir
+
+        return scratch_dir() / "coherence"
     base = os.environ.get("INFOBOUNDS_CACHE")
     return (Path(base) if base else cache_dir()) / "coherence"
 

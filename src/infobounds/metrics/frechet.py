@@ -122,7 +122,14 @@ class FeatureClassifier(Trainable):
 
 
 def classifier_cache_dir() -> Path:
-    """``$INFOBOUNDS_CACHE`` or ``~/.cache/infobounds`` (``$XDG_CACHE_HOME`` respected), then ``frechet/``."""
+    """``$INFOBOUNDS_CACHE`` or ``~/.cache/infobounds`` (``$XDG_CACHE_HOME`` respected), then ``frechet/``;
+    in a smoke run a temporary folder, so its few-step classifier is never found by a real run."""
+    from infobounds.profiles import smoke_enabled
+
+    if smoke_enabled():
+        from infobounds.data.standins import scratch_dir
+
+        return scratch_dir() / "frechet"
     base = os.environ.get("INFOBOUNDS_CACHE")
     if base:
         return Path(base) / "frechet"

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm as _tqdm_auto
 from tqdm.std import tqdm as _tqdm_text
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.profiles import smoke_steps
 from infobounds.training.checkpoint import (READ_ERRORS, CheckpointError, check_checkpoint_path, load_checkpoint,
                                             one_line, save_checkpoint)
 from infobounds.training.history import History
@@ -195,6 +196,10 @@ def fit(
         default 10 on CPU and 50 on a GPU, where each read waits for the device. A NaN is still
         reported with the exact step at which it first appeared.
 
+    In a smoke run (``INFOBOUNDS_SMOKE=1``, :mod:`infobounds.profiles`) ``steps`` is cut to
+    :data:`~infobounds.profiles.SMOKE_STEPS`: every chapter's training goes through here, so this is
+    the one place that shortens it.
+
     Under ``torchrun`` with an initialised process group (gloo on CPU, NCCL on GPU) the same call
     trains data-parallel: every process draws the same global batch from an identically seeded
     stream and keeps its equal share, DistributedDataParallel averages the gradients, the logged
@@ -216,6 +221,7 @@ def fit(
             "data must be a resumable stream (infobounds.data.BatchStream or a synthetic stream), "
             f"got {type(data).__name__}"
         )
+    steps = smoke_steps(steps)  # a smoke run (INFOBOUNDS_SMOKE) stops every training run after a few steps
 
     players = model.players()
     schedule: list[Update] = model.schedule()
