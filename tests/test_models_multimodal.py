@@ -42,6 +42,16 @@ def test_product_weights_drop_experts_and_raise_errors():
         product_of_gaussians(mu, logvar, weight=torch.zeros(2, 1))
 
 
+def test_product_with_negative_weight_divides_by_an_expert():
+    # N(1, 1/2) / N(0, 1): precision 2 - 1 = 1, mean (2 * 1 - 1 * 0) / 1 = 2 (the quotient of the exercise).
+    mu = torch.tensor([[[1.0]], [[0.0]]])
+    logvar = torch.tensor([[[math.log(0.5)]], [[0.0]]])
+    m, lv = product_of_gaussians(mu, logvar, weight=torch.tensor([[1.0], [-1.0]]))
+    assert float(m) == pytest.approx(2.0) and float(lv) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="total precision"):  # 2 - 3 < 0: no Gaussian
+        product_of_gaussians(mu, logvar, weight=torch.tensor([[1.0], [-3.0]]))
+
+
 def tiny(kind, **kw):
     return MultimodalVAE(MultimodalConfig(kind=kind, x_shape=(1, 4, 4), y_shape=(1, 6, 6), latent_dim=3,
                                           hidden=(16,), **kw))

@@ -58,18 +58,23 @@ def product_of_gaussians(mu: torch.Tensor, logvar: torch.Tensor, weight: torch.T
     Parameters
     ----------
     mu, logvar : (E, ..., K) means and log-variances of E experts.
-    weight : (E, ...) 0/1 (or any non-negative) weights: 0 drops an expert, w raises it to the power w.
+    weight : (E, ...) real weights multiplying each expert's precision, i.e. raising its density to
+        the power w: 1 keeps an expert, 0 drops it, and a negative weight divides by it (-1 divides by
+        the prior in the quotient of chapter ``multimodal_vaes``'s exercise).
 
     Returns
     -------
-    (mu, logvar) of the product, (..., K). At least one expert must have positive weight.
+    (mu, logvar) of the product, (..., K). The total precision :math:`\sum_e w_e \sigma_e^{-2}` must be
+    positive in every coordinate (otherwise the product is not a Gaussian density), else ``ValueError``.
     """
     precision = torch.exp(-logvar)  # (E, ..., K)
     if weight is not None:
         precision = precision * weight.unsqueeze(-1)
     total = precision.sum(0)
     if bool((total <= 0).any()):
-        raise ValueError("every product needs at least one expert with positive weight")
+        raise ValueError("the weighted total precision of a product must be positive in every coordinate "
+                         "(every product needs an expert with positive weight, and negative weights must not "
+                         "outweigh them)")
     mean = (precision * mu).sum(0) / total
     return mean, -torch.log(total)
 
