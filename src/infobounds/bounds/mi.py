@@ -15,12 +15,22 @@ name        bound (nats)                                                       r
 ==========  =================================================================  ===================
 
 The **value** of a bound and the **training objective** of its critic are kept apart: they coincide
-for DV, NWJ and InfoNCE, but the JS estimator trains on the JS divergence and reports NWJ.
+for DV, NWJ and InfoNCE, but the JS estimator trains on the JS divergence and reports NWJ(f + 1)
+(``js_value="nwj"``, Poole et al.'s estimator, chapter ``information_measures``) or, by default in
+:func:`estimate_mi`, DV on the same critic (``js_value="dv"``): at the JS optimum
+f* = log p(x,y)/(p(x)p(y)) both equal the MI, but NWJ(f + 1) also depends on E_{p(x)p(y)} e^f, which
+the JS objective does not control, while DV is invariant to a constant shift of f and
+DV(f) >= NWJ(f + 1) for every f (log t <= t - 1).
+
+:func:`estimate_mi` standardises each input on its training rows (:mod:`infobounds.bounds.standardise`;
+MI is invariant to an increasing map of each coordinate), shuffles before it holds pairs out, and
+warns (:class:`EstimateWarning`) when the held-out value is negative or at InfoNCE's log K ceiling.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,12 +39,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
 from infobounds.models.base import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
 
 Estimator = Literal["ba", "dv", "nwj", "infonce", "js"]
 ESTIMATORS: tuple[str, ...] = ("ba", "dv", "nwj", "infonce", "js")
 CRITICS: tuple[str, ...] = ("separable", "concat")
+JS_VALUES: tuple[str, ...] = ("nwj", "dv")
+
+
+class EstimateWarning(UserWarning):
+    """An estimate that is probably not the quantity asked for: negative, or at a bound's ceiling."""
 
 
 def _check_scores(scores: torch.Tensor) -> int:
@@ -90,6 +106,7 @@ def js_lower_bound(scores: torch.Tensor) -> torch.Tensor:
 
 _VALUE = {"dv": dv_lower_bound, "nwj": nwj_lower_bound, "infonce": infonce_lower_bound, "js": js_lower_bound}
 _OBJECTIVE = {"dv": dv_lower_bound, "nwj": nwj_lower_bound, "infonce": infonce_lower_bound, "js": js_objective}
+_JS_VALUE = {"nwj": js_lower_bound, "dv": dv_lower_bound}
 
 
 def mi_lower_bound(scores: torch.Tensor, estimator: str) -> torch.Tensor:
@@ -137,22 +154,49 @@ class GaussianDecoder(nn.Module):
         return -0.5 * (math.log(2 * math.pi) + logvar + (x - mu) ** 2 / logvar.exp()).sum(-1)
 
 
+class Standardised(nn.Module):
+    """A critic (or the Barber-Agakov decoder) that standardises x and y before it scores them, so
+    that it takes the raw samples: ``forward(x, y) = net(phi_x(x), phi_y(y))``.
+
+    For the decoder, ``log_prob`` is the density of the raw x,
+    log q(x | y) = log q'(phi_x(x) | phi_y(y)) + log |det phi_x'(x)|, so h(X) stays the raw one."""
+
+    def __init__(self, net: nn.Module, x_standardiser: Standardiser, y_standardiser: Standardiser):
+        super().__init__()
+        self.net, self.x_standardiser, self.y_standardiser = net, x_standardiser, y_standardiser
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(self.x_standardiser(x), self.y_standardiser(y))
+
+    def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        log_q = self.net.log_prob(self.x_standardiser(x), self.y_standardiser(y))  # (K,)
+        return log_q + self.x_standardiser.log_abs_det_jacobian(x)
+
+
 class CriticMI(Trainable):
-    """A critic trained to maximise one of the MI lower bounds (a one-player model for ``fit``)."""
+    """A critic trained to maximise one of the MI lower bounds (a one-player model for ``fit``).
+
+    ``js_value`` is what the JS estimator reports on its critic: ``"nwj"``, NWJ(f + 1) (Poole et
+    al.), or ``"dv"``, DV(f) (module docstring). ``standardisers`` (phi_x, phi_y), fitted on the
+    training samples, are applied to every batch before the network (:class:`Standardised`)."""
 
     autocast_safe = False  # log-sum-exp over K^2 scores loses too much in bf16
 
     def __init__(self, x_dim: int, y_dim: int, estimator: str = "infonce", critic: str = "separable",
                  hidden: tuple[int, ...] = (256, 256), embed_dim: int = 32, lr: float = 5e-4,
-                 entropy_x: float | None = None):
+                 entropy_x: float | None = None, js_value: str = "nwj",
+                 standardisers: tuple[Standardiser, Standardiser] | None = None):
         super().__init__()
         if estimator not in ESTIMATORS:
             raise ValueError(f"unknown estimator {estimator!r}: choose one of {', '.join(ESTIMATORS)}")
         if critic not in CRITICS:
             raise ValueError(f"unknown critic {critic!r}: choose one of {', '.join(CRITICS)}")
+        if js_value not in JS_VALUES:
+            raise ValueError(f"unknown js_value {js_value!r}: choose one of {', '.join(JS_VALUES)}")
         if lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
         self.estimator = estimator
+        self.js_value = js_value
         self.lr = lr
         self.x_dim, self.y_dim = x_dim, y_dim
         if estimator == "ba":
@@ -164,6 +208,8 @@ class CriticMI(Trainable):
             self.entropy_x = None
             self.net = (SeparableCritic(x_dim, y_dim, hidden, embed_dim) if critic == "separable"
                         else ConcatCritic(x_dim, y_dim, hidden))
+        if standardisers is not None:
+            self.net = Standardised(self.net, *standardisers)
 
     def bound(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(value in nats, training objective to maximise) on one batch of pairs."""
@@ -176,7 +222,8 @@ class CriticMI(Trainable):
             value = self.entropy_x + self.net.log_prob(x, y).mean()
             return value, value
         scores = self.net(x, y)
-        return _VALUE[self.estimator](scores), _OBJECTIVE[self.estimator](scores)
+        value = _JS_VALUE[self.js_value] if self.estimator == "js" else _VALUE[self.estimator]
+        return value(scores), _OBJECTIVE[self.estimator](scores)
 
     def loss(self, batch):
         x, y = batch
@@ -192,13 +239,17 @@ class CriticMI(Trainable):
 
 @dataclass
 class MIEstimate:
-    """An MI estimate in nats: ``value`` on held-out batches, ``trace`` per training step."""
+    """An MI estimate in nats: ``value`` on held-out batches of ``eval_batch_size`` pairs, its standard
+    error over those batches, ``trace`` per training step; ``warning`` says why the value is probably
+    not the MI (negative, or at InfoNCE's log K ceiling), None otherwise."""
 
     estimator: str
     value: float
     stderr: float
     trace: np.ndarray = field(repr=False)
     critic: CriticMI = field(repr=False)
+    eval_batch_size: int = 0
+    warning: str | None = None
 
 
 @torch.no_grad()
@@ -215,19 +266,56 @@ def evaluate_bound(critic: CriticMI, x: torch.Tensor, y: torch.Tensor, batch_siz
     return float(values.mean()), stderr
 
 
+def suspicious_estimate(value: float, stderr: float, *, ceiling: float | None = None) -> str | None:
+    """Why an estimate of a non-negative quantity is probably wrong, or None.
+
+    * ``value < -stderr``: below zero by more than its standard error (with a NaN stderr, below
+      zero): the critic does worse than a constant one, so the value says nothing about the MI;
+      either the MI is about 0 or the critic failed (unstandardised inputs, too few steps).
+    * ``value > ceiling - log 2`` (InfoNCE, ``ceiling = log K``): at the optimal critic InfoNCE is
+      about log K - log(1 + (K - 1) e^{-I}), which passes log K - log 2 when I reaches about log K;
+      from there on the value is set by K, not by the data.
+    """
+    if not math.isfinite(value):
+        return f"the estimate is {value}"
+    if value < -(stderr if math.isfinite(stderr) else 0.0):
+        return (f"the estimate {value:.4g} nats is below 0 by more than its standard error {stderr:.2g}: "
+                "the critic does worse than a constant, so either the MI is about 0 or the critic failed")
+    if ceiling is not None and value > ceiling - math.log(2.0):
+        return (f"the estimate {value:.4g} nats is within log 2 of InfoNCE's ceiling log K = {ceiling:.4g}: "
+                "the MI may be far larger; raise eval_batch_size (K) or use nwj or dv")
+    return None
+
+
+def warn_estimate(where: str, warning: str | None) -> None:
+    """Issue ``warning`` (from :func:`suspicious_estimate`) as an :class:`EstimateWarning`, if any."""
+    if warning is not None:
+        warnings.warn(f"{where}: {warning}", EstimateWarning, stacklevel=3)
+
+
+def shuffled_split(n: int, holdout: float, seed: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out rows, training rows) of a seeded permutation of ``range(n)``; ``holdout`` of them held out."""
+    n_test = int(round(holdout * n))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(device)
+    return perm[:n_test], perm[n_test:]
+
+
 def estimate_mi(
-    x: torch.Tensor,
-    y: torch.Tensor,
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
     *,
     estimator: str = "infonce",
     critic: str = "separable",
     steps: int = 2000,
     batch_size: int = 128,
+    eval_batch_size: int | None = None,
     lr: float = 5e-4,
     hidden: tuple[int, ...] = (256, 256),
     embed_dim: int = 32,
     holdout: float = 0.2,
     entropy_x: float | None = None,
+    standardise: str = "rank",
+    js_value: str = "dv",
     seed: int = 0,
     progress: bool = False,
 ) -> MIEstimate:
@@ -235,35 +323,63 @@ def estimate_mi(
 
     Parameters
     ----------
-    x, y : (N, d_x) and (N, d_y) paired samples of p(x, y).
+    x, y : (N, d_x) and (N, d_y) paired samples of p(x, y), tensors or arrays of any real dtype.
     estimator : one of ``ba``, ``dv``, ``nwj``, ``infonce``, ``js`` (see the module table).
-    critic : ``separable`` (g(x)^T h(y)) or ``concat`` (MLP on [x, y]).
-    steps, batch_size, lr, hidden, embed_dim : critic training; ``batch_size`` is K of InfoNCE,
-        whose estimate therefore never exceeds log K.
-    holdout : share of the pairs kept out of training; the returned value is the bound's mean over
-        held-out batches, so it is not inflated by a critic that memorised its training pairs.
-    entropy_x : h(X) in nats, required by ``ba``.
+    critic : ``separable`` (g(x)^T h(y)) or ``concat`` (MLP on [x, y]; costs K^2 evaluations).
+    steps, batch_size, lr, hidden, embed_dim : critic training; ``batch_size`` is K of InfoNCE in
+        training.
+    eval_batch_size : K of the held-out evaluation (default ``batch_size``). The held-out InfoNCE
+        never exceeds log ``eval_batch_size``; a larger K raises that ceiling (InfoNCE is a lower
+        bound for every K with the same critic) but leaves fewer held-out batches for the stderr.
+    holdout : share of the pairs, drawn at random (seeded), kept out of training; the returned value
+        is the bound's mean over held-out batches, so it is not inflated by a critic that memorised
+        its training pairs.
+    entropy_x : h(X) in nats of the raw x, required by ``ba``.
+    standardise : ``rank`` (default), ``zscore`` or ``none``: the per-coordinate increasing map
+        fitted on the training rows and applied before the critic
+        (:mod:`infobounds.bounds.standardise`); it leaves the MI unchanged and makes the estimate
+        independent of the inputs' scale and tails. For ``ba`` x is z-scored (the bound needs the
+        map's Jacobian) and y gets ``standardise``.
+    js_value : what ``js`` reports on its critic: ``dv`` (default) or ``nwj`` (module docstring).
+    seed : the split, the batches and the critic's initialisation; the caller's global random state
+        is left as it was, and the result depends on ``seed`` alone.
 
     Returns
     -------
-    MIEstimate with the held-out value, its standard error and the per-step training trace.
+    MIEstimate with the held-out value, its standard error, the per-step training trace and a
+    ``warning`` (also issued as an :class:`EstimateWarning`) when the value is suspicious
+    (:func:`suspicious_estimate`).
     """
     from infobounds.data.iterators import BatchStream
     from infobounds.training import fit
 
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"x and y must be 2-d (N, d), got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+    where = "estimate_mi"
+    x = as_samples(x, "x", where=where)
+    y = as_samples(y, "y", where=where, device=x.device)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must hold the same number of pairs, got {x.shape[0]} and {y.shape[0]}")
     if not 0 < holdout < 1:
         raise ValueError(f"holdout must lie in (0, 1), got {holdout}")
+    if standardise not in STANDARDISATIONS:
+        raise ValueError(f"unknown standardise {standardise!r}: choose one of {', '.join(STANDARDISATIONS)}")
+    eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
+    if batch_size < 2 or eval_batch_size < 2:
+        raise ValueError(f"batch_size and eval_batch_size must be >= 2, got {batch_size} and {eval_batch_size}")
     n_eval = int(round(holdout * x.shape[0]))
-    if n_eval < batch_size or x.shape[0] - n_eval < batch_size:
-        raise ValueError(f"{x.shape[0]} pairs are too few for batch_size={batch_size} with holdout={holdout}")
-    x, y = x.float(), y.float()
-    torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
-    model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x).to(x.device)
-    stream = BatchStream(x[n_eval:], y[n_eval:], batch_size=batch_size, seed=seed)
-    result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")
-    value, stderr = evaluate_bound(model, x[:n_eval], y[:n_eval], batch_size)
-    return MIEstimate(estimator, value, stderr, result.history["critic/mi"], model)
+    if n_eval < eval_batch_size or x.shape[0] - n_eval < batch_size:
+        raise ValueError(f"{x.shape[0]} pairs are too few for batch_size={batch_size}, "
+                         f"eval_batch_size={eval_batch_size} with holdout={holdout}")
+    test, train = shuffled_split(x.shape[0], holdout, seed, x.device)
+    x_method = "zscore" if estimator == "ba" and standardise == "rank" else standardise
+    standardisers = (Standardiser(x[train], x_method), Standardiser(y[train], standardise))
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # leave the caller's random stream alone
+        torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
+        model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x, js_value,
+                         standardisers).to(x.device)
+        stream = BatchStream(x[train], y[train], batch_size=batch_size, seed=seed)
+        result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")
+    value, stderr = evaluate_bound(model, x[test], y[test], eval_batch_size)
+    warning = suspicious_estimate(value, stderr, ceiling=math.log(eval_batch_size) if estimator == "infonce" else None)
+    warn_estimate(f"{where} ({estimator})", warning)
+    return MIEstimate(estimator, value, stderr, result.history["critic/mi"], model, eval_batch_size, warning)
