@@ -16,9 +16,16 @@ protocols of disentanglement_lib (Locatello et al., 2019), except where noted:
     only F - 1 factors are disentangled, which is how the beta-VAE metric can be.
 ``mig`` (Chen et al., 2018)
     Mutual information gap: for each factor, the difference between the largest and second-largest
-    :math:`I(z_j; v_k)` over latents j, divided by :math:`H(v_k)`, averaged over factors. The
-    latents are discretised into 20 equal-width bins and the MI of the discrete pairs computed
-    with ``sklearn.metrics.mutual_info_score`` (nats).
+    :math:`I(z_j; v_k)` over latents j, divided by :math:`H(v_k)`, averaged over factors. For the
+    pair (j, k) latent j is discretised into :math:`B_k = \max(20, n_k)` bins, :math:`n_k` the
+    number of values factor k takes, of equal width in the *ranks* of :math:`z_j`'s distinct values
+    (equal-frequency bins for a continuous latent), and the MI of the discrete pairs is computed
+    with ``sklearn.metrics.mutual_info_score`` (nats). So the score is invariant to an increasing
+    map of each latent, as the MI it estimates is, and a code that is an increasing function of
+    one factor per latent scores 1 (a latent with :math:`n_k \le B_k` distinct values keeps them
+    in distinct bins). disentanglement_lib uses 20 equal-width bins of the latent's range for
+    every factor (``binning="width"``), under which a perfect code of a 40-valued factor scores :math:`\log 20 /
+    \log 40` and an exponentiated one less.
 ``dci`` (Eastwood & Williams, 2018)
     An importance matrix :math:`R_{jk}` of latent j for factor k from one regressor per factor;
     *disentanglement* :math:`\sum_j \rho_j (1 - H_F(P_{j\cdot}))` with :math:`P_{jk} = R_{jk} /
@@ -30,7 +37,19 @@ protocols of disentanglement_lib (Locatello et al., 2019), except where noted:
     of latents unrelated to a factor exactly to zero, so pure noise scores 0; a regressor whose
     held-out :math:`R^2` is not positive contributes no importance), or ``regressor="forest"``, a random forest with
     impurity importances (slower, sees non-linear relations). disentanglement_lib uses
-    gradient-boosted trees; scores are comparable within one regressor only.
+    gradient-boosted trees; scores are comparable within one regressor only. The Lasso's penalty
+    makes DCI depend on the code's basis beyond what the definition intends: an orthogonal rotation
+    of a perfect code loses no information, and unpenalised least squares keeps its held-out
+    :math:`R^2` at 1.0 before and after, but the Lasso's falls from 0.990 to 0.955 (the codes
+    ``DiscreteFactors((3, 6, 10, 8, 8))`` and their rotation by ``ortho_group.rvs(5,
+    random_state=1)``, ``tests/test_reliability_metrics.py``); and the penalty zeroes small
+    importances, which raises D for the rotated code (0.18 against 0.11 unpenalised).
+    Informativeness is rotation-invariant only as ``alpha`` tends to 0.
+
+Factors with one value carry no information to disentangle: every metric leaves them out (the
+beta-VAE and FactorVAE scores never fix them, MIG and DCI drop their columns), and a sampler with
+no factor of two or more values is a ``ValueError``. A representation with a NaN or infinite entry
+is a ``ValueError`` naming ``represent`` (or the array) in every metric.
 
 Observations come from a *factor sampler*, any object with ``factor_sizes``,
 ``sample_factors(n, rng) -> (n, F) codes`` and ``observe(codes)`` (e.g.
@@ -72,12 +91,25 @@ class DiscreteFactors:
 
     def observe(self, codes: np.ndarray) -> np.ndarray:
         sizes = np.asarray(self.factor_sizes, dtype=float)
-        standard = (codes - (sizes - 1) / 2) / np.sqrt((sizes**2 - 1) / 12)  # uniform codes -> mean 0, var 1
+        std = np.sqrt((sizes**2 - 1) / 12)  # of a uniform code on 0 .. size - 1; 0 for a one-valued factor
+        # uniform codes -> mean 0, variance 1; a one-valued factor -> a constant 0 column
+        standard = (codes - (sizes - 1) / 2) / np.where(std > 0, std, 1.0)
         return standard if self.transform is None else self.transform(standard)
 
 
+def check_finite(z: np.ndarray, name: str) -> np.ndarray:
+    """``z`` unchanged if every entry is finite, else a ``ValueError`` naming ``name``."""
+    bad = ~np.isfinite(z)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise ValueError(f"{name} has {int(bad.sum())} NaN or infinite entries (first at row {rows[0]}, "
+                         f"column {cols[0]})")
+    return z
+
+
 def encode(represent: Represent, observations: Any, batch_size: int = 2048) -> np.ndarray:
-    """``represent`` applied in batches under ``torch.no_grad``, as a float64 (n, K) array."""
+    """``represent`` applied in batches under ``torch.no_grad``, as a float64 (n, K) array; a NaN or
+    infinite entry is a ``ValueError`` naming ``represent``."""
     out = []
     n = len(observations)
     with torch.no_grad():
@@ -86,7 +118,15 @@ def encode(represent: Represent, observations: Any, batch_size: int = 2048) -> n
             if isinstance(z, torch.Tensor):
                 z = z.detach().float().cpu().numpy()
             out.append(np.asarray(z, dtype=np.float64).reshape(min(batch_size, n - start), -1))
-    return np.concatenate(out, axis=0)
+    return check_finite(np.concatenate(out, axis=0), "represent's output")
+
+
+def varying_factors(sampler: FactorSampler) -> np.ndarray:
+    """Indices of the factors with at least two values; a ``ValueError`` if there is none."""
+    varying = np.nonzero(np.asarray(sampler.factor_sizes) > 1)[0]
+    if varying.size == 0:
+        raise ValueError(f"sampler has no factor with two or more values: factor_sizes={tuple(sampler.factor_sizes)}")
+    return varying
 
 
 def _sample_fixed(sampler: FactorSampler, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -107,8 +147,8 @@ def sample_representations(sampler: FactorSampler, represent: Represent, n: int,
 # beta-VAE metric
 # ------------------------------------------------------------------------------------------------
 def _beta_vae_points(sampler, represent, n_points, batch_size, rng):
-    n_factors = len(sampler.factor_sizes)
-    labels = rng.integers(0, n_factors, n_points)
+    varying = varying_factors(sampler)
+    labels = varying[rng.integers(0, varying.size, n_points)]
     features = []
     for k in labels:
         first = sampler.sample_factors(batch_size, rng)
@@ -122,12 +162,14 @@ def _beta_vae_points(sampler, represent, n_points, batch_size, rng):
 def beta_vae_score(sampler: FactorSampler, represent: Represent, *, n_train: int = 1000, n_test: int = 500,
                    batch_size: int = 64, seed: int = 0) -> float:
     """The beta-VAE metric: held-out accuracy of a linear classifier that tells which factor a pair
-    batch shared from the mean absolute difference of its representations (chance 1/F)."""
+    batch shared from the mean absolute difference of its representations (chance 1/F, F the
+    number of factors with two or more values)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     from sklearn.pipeline import make_pipeline
 
     _check_counts(n_train=n_train, n_test=n_test, batch_size=batch_size)
+    varying_factors(sampler)
     rng = np.random.default_rng(seed)
     x_train, y_train = _beta_vae_points(sampler, represent, n_train, batch_size, rng)
     x_test, y_test = _beta_vae_points(sampler, represent, n_test, batch_size, rng)
@@ -143,10 +185,11 @@ def beta_vae_score(sampler: FactorSampler, represent: Represent, *, n_train: int
 # ------------------------------------------------------------------------------------------------
 def _factor_vae_votes(sampler, represent, n_votes, batch_size, scale, active, rng):
     n_factors = len(sampler.factor_sizes)
+    varying = varying_factors(sampler)
     votes = np.zeros((scale.shape[0], n_factors), dtype=np.int64)  # (K, F)
     active_idx = np.nonzero(active)[0]
     for _ in range(n_votes):
-        k = int(rng.integers(0, n_factors))
+        k = int(varying[rng.integers(0, varying.size)])
         z = encode(represent, sampler.observe(_sample_fixed(sampler, k, batch_size, rng))) / scale
         local_var = z[:, active].var(axis=0, ddof=1)
         votes[active_idx[int(np.argmin(local_var))], k] += 1
@@ -154,19 +197,25 @@ def _factor_vae_votes(sampler, represent, n_votes, batch_size, scale, active, rn
 
 
 def factor_vae_score(sampler: FactorSampler, represent: Represent, *, n_train: int = 1000, n_test: int = 500,
-                     batch_size: int = 64, n_variance: int = 10_000, prune_std: float = 0.05,
+                     batch_size: int = 64, n_variance: int = 10_000, prune_relative_std: float = 1e-3,
                      seed: int = 0) -> float:
     """The FactorVAE metric: accuracy of the majority-vote classifier on held-out votes (chance 1/F).
 
     Latents are scaled by their standard deviation over ``n_variance`` samples; latents whose
-    standard deviation is below ``prune_std`` (collapsed to the prior, Kim & Mnih's pruning) cast no
-    votes. A representation with no active latent scores 0.
+    standard deviation is at most ``prune_relative_std`` times the largest one (collapsed, Kim &
+    Mnih's pruning) cast no votes. Kim & Mnih prune below an absolute 0.05, which assumes the
+    N(0, 1) prior's scale: it prunes an informative latent whose scale is 0.01 and every latent of
+    a code multiplied by 0.01. The relative threshold makes the score invariant to the scale of
+    each latent and of the whole code. A representation with no active latent scores 0.
     """
     _check_counts(n_train=n_train, n_test=n_test, batch_size=batch_size, n_variance=n_variance)
+    if not 0 <= prune_relative_std < 1:
+        raise ValueError(f"prune_relative_std must lie in [0, 1), got {prune_relative_std}")
+    varying_factors(sampler)
     rng = np.random.default_rng(seed)
     _, z = sample_representations(sampler, represent, n_variance, rng)
     scale = z.std(axis=0, ddof=1)
-    active = scale > prune_std
+    active = scale > prune_relative_std * scale.max()
     if not active.any():
         return 0.0
     scale = np.where(active, scale, 1.0)
@@ -179,44 +228,71 @@ def factor_vae_score(sampler: FactorSampler, represent: Represent, *, n_train: i
 # ------------------------------------------------------------------------------------------------
 # MIG
 # ------------------------------------------------------------------------------------------------
-def discretize(z: np.ndarray, n_bins: int = 20) -> np.ndarray:
-    """Each column of z cut into ``n_bins`` equal-width bins over its range, (n, K) int."""
+BINNINGS = ("rank", "width")
+
+
+def discretize(z: np.ndarray, n_bins: int = 20, binning: str = "rank") -> np.ndarray:
+    """Each column of z cut into ``n_bins`` bins, (n, K) int.
+
+    ``rank``: bin ``floor(r n_bins / m)`` for the r-th smallest (from 0) of the column's m distinct
+    values, so equal values share a bin, m <= n_bins distinct values get distinct bins, and the
+    bins do not change under an increasing map of the column. ``width``: equal-width bins over the
+    column's range (disentanglement_lib)."""
+    if binning not in BINNINGS:
+        raise ValueError(f"unknown binning {binning!r}: choose one of {', '.join(BINNINGS)}")
     out = np.zeros(z.shape, dtype=np.int64)
     for j in range(z.shape[1]):
-        edges = np.histogram_bin_edges(z[:, j], bins=n_bins)
-        out[:, j] = np.digitize(z[:, j], edges[1:-1])
+        if binning == "rank":
+            distinct, dense_rank = np.unique(z[:, j], return_inverse=True)
+            out[:, j] = dense_rank.reshape(-1) * n_bins // distinct.size
+        else:
+            edges = np.histogram_bin_edges(z[:, j], bins=n_bins)
+            out[:, j] = np.digitize(z[:, j], edges[1:-1])
     return out
 
 
-def mutual_information_matrix(z: np.ndarray, codes: np.ndarray, n_bins: int = 20) -> np.ndarray:
-    """I(z_j; v_k) in nats for discretised latents and discrete factors, (K, F)."""
+def mutual_information_matrix(z: np.ndarray, codes: np.ndarray, n_bins: int = 20, binning: str = "rank"
+                              ) -> np.ndarray:
+    """I(z_j; v_k) in nats for discretised latents and discrete factors, (K, F). With ``rank`` binning
+    latent j is cut into ``max(n_bins, number of values of v_k)`` bins for factor k; ``width`` keeps
+    ``n_bins`` for every factor, as disentanglement_lib does (``discretize``)."""
     from sklearn.metrics import mutual_info_score
 
-    zd = discretize(z, n_bins)
-    return np.array([[mutual_info_score(codes[:, k], zd[:, j]) for k in range(codes.shape[1])]
-                     for j in range(zd.shape[1])])
+    bins = [max(n_bins, np.unique(codes[:, k]).size) if binning == "rank" else n_bins for k in range(codes.shape[1])]
+    discrete = {b: discretize(z, b, binning) for b in set(bins)}
+    return np.array([[mutual_info_score(codes[:, k], discrete[bins[k]][:, j]) for k in range(codes.shape[1])]
+                     for j in range(z.shape[1])])
 
 
-def mig_score(z: np.ndarray, codes: np.ndarray, n_bins: int = 20) -> float:
-    """MIG from samples: mean over factors of (largest - second largest MI) / H(v_k)."""
+def mig_score(z: np.ndarray, codes: np.ndarray, n_bins: int = 20, binning: str = "rank") -> float:
+    """MIG from samples: mean over factors of (largest - second largest MI) / H(v_k), over the
+    factors that take two or more values in ``codes``."""
     from sklearn.metrics import mutual_info_score
 
     z, codes = np.asarray(z, dtype=float), np.asarray(codes)
     if z.ndim != 2 or codes.ndim != 2 or z.shape[0] != codes.shape[0]:
         raise ValueError(f"z (n, K) and codes (n, F) must be paired samples, got {z.shape} and {codes.shape}")
-    mi = mutual_information_matrix(z, codes, n_bins)  # (K, F)
+    check_finite(z, "z")
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+    keep = np.array([np.unique(codes[:, k]).size > 1 for k in range(codes.shape[1])])
+    if not keep.any():
+        raise ValueError("codes has no factor with two or more values: MIG is undefined")
+    codes = codes[:, keep]
+    mi = mutual_information_matrix(z, codes, n_bins, binning)  # (K, F)
     entropy = np.array([mutual_info_score(codes[:, k], codes[:, k]) for k in range(codes.shape[1])])
     top = np.sort(mi, axis=0)[::-1]  # descending over latents
     second = top[1] if z.shape[1] > 1 else np.zeros(codes.shape[1])
-    keep = entropy > 0
-    return float(np.mean((top[0][keep] - second[keep]) / entropy[keep]))
+    return float(np.mean((top[0] - second) / entropy))
 
 
-def mig(sampler: FactorSampler, represent: Represent, *, n: int = 10_000, n_bins: int = 20, seed: int = 0) -> float:
+def mig(sampler: FactorSampler, represent: Represent, *, n: int = 10_000, n_bins: int = 20, binning: str = "rank",
+        seed: int = 0) -> float:
     """The mutual information gap on ``n`` observational samples."""
     _check_counts(n=n)
+    varying_factors(sampler)
     codes, z = sample_representations(sampler, represent, n, np.random.default_rng(seed))
-    return mig_score(z, codes, n_bins)
+    return mig_score(z, codes, n_bins, binning)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -237,6 +313,8 @@ def importance_matrix(z_train: np.ndarray, codes_train: np.ndarray, z_test: np.n
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import Lasso
 
+    check_finite(np.asarray(z_train, dtype=float), "z_train")
+    check_finite(np.asarray(z_test, dtype=float), "z_test")
     mean, std = z_train.mean(0), z_train.std(0) + 1e-12
     zs_train, zs_test = (z_train - mean) / std, (z_test - mean) / std
     n_latents, n_factors = z_train.shape[1], codes_train.shape[1]
@@ -265,7 +343,9 @@ def importance_matrix(z_train: np.ndarray, codes_train: np.ndarray, z_test: np.n
 
 def dci_scores(importance: np.ndarray, r2: np.ndarray | None = None) -> dict[str, float]:
     """Disentanglement, completeness (and informativeness if ``r2`` is given) from R (K, F)."""
-    importance = np.abs(np.asarray(importance, dtype=float))
+    importance = np.abs(check_finite(np.asarray(importance, dtype=float), "importance"))
+    if importance.ndim != 2:
+        raise ValueError(f"importance must be a (K, F) matrix, got shape {importance.shape}")
     n_latents, n_factors = importance.shape
     total = importance.sum()
     if total <= 0:
@@ -286,12 +366,15 @@ def dci_scores(importance: np.ndarray, r2: np.ndarray | None = None) -> dict[str
 
 def dci(sampler: FactorSampler, represent: Represent, *, n_train: int = 5000, n_test: int = 2000,
         regressor: str = "lasso", alpha: float = 0.1, seed: int = 0) -> dict[str, float]:
-    """DCI disentanglement, completeness and informativeness on observational samples."""
+    """DCI disentanglement, completeness and informativeness on observational samples, over the
+    factors with two or more values."""
     _check_counts(n_train=n_train, n_test=n_test)
+    varying = varying_factors(sampler)
     rng = np.random.default_rng(seed)
     codes_train, z_train = sample_representations(sampler, represent, n_train, rng)
     codes_test, z_test = sample_representations(sampler, represent, n_test, rng)
-    importance, r2 = importance_matrix(z_train, codes_train, z_test, codes_test, regressor, alpha, seed)
+    importance, r2 = importance_matrix(z_train, codes_train[:, varying], z_test, codes_test[:, varying], regressor,
+                                       alpha, seed)
     return dci_scores(importance, r2)
 
 
@@ -319,7 +402,7 @@ def _check_counts(**counts: int) -> None:
 
 
 __all__: Sequence[str] = [
-    "DiscreteFactors", "FactorSampler", "all_scores", "beta_vae_score", "dci", "dci_scores", "discretize",
-    "encode", "factor_vae_score", "importance_matrix", "mig", "mig_score", "mutual_information_matrix",
-    "sample_representations",
+    "BINNINGS", "DiscreteFactors", "FactorSampler", "all_scores", "beta_vae_score", "check_finite", "dci",
+    "dci_scores", "discretize", "encode", "factor_vae_score", "importance_matrix", "mig", "mig_score",
+    "mutual_information_matrix", "sample_representations", "varying_factors",
 ]

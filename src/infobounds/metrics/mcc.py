@@ -26,6 +26,10 @@ def _as_array(a, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"{name} must be an (n, dims) array, got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise ValueError(f"{name} has {int(bad.sum())} NaN or infinite entries (first in column "
+                         f"{int(np.nonzero(bad.any(0))[0][0])})")
     return a
 
 
@@ -63,6 +67,12 @@ def matching(z, s, method: str = "pearson") -> tuple[np.ndarray, np.ndarray]:
 
 
 def mcc(z, s, method: str = "pearson") -> float:
-    """Mean over matched pairs of |corr(z_pi(j), s_j)| (see the module docstring)."""
-    _, values = matching(z, s, method)
+    """Mean over matched pairs of |corr(z_pi(j), s_j)| (see the module docstring), over the sources
+    that are not constant: a constant source has nothing to identify, as a one-valued factor is
+    left out of the disentanglement metrics."""
+    z, s = _as_array(z, "z"), _as_array(s, "s")
+    varying = s.std(axis=0) > 0
+    if not varying.any():
+        raise ValueError("every source (column of s) is constant: MCC is undefined")
+    _, values = matching(z, s[:, varying], method)
     return float(values.mean())
