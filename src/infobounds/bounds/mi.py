@@ -373,12 +373,18 @@ def estimate_mi(
     x_method = "zscore" if estimator == "ba" and standardise == "rank" else standardise
     standardisers = (Standardiser(x[train], x_method), Standardiser(y[train], standardise))
     devices = [x.device] if x.device.type == "cuda" else []
+    # ba's every value needs phi_x's Jacobian, so its decoder standardises each batch (an affine map,
+    # cheap); the critics train on standardised rows, computed once, and take the standardisers after.
+    in_model = estimator == "ba"
+    x_train, y_train = (x[train], y[train]) if in_model else (standardisers[0](x[train]), standardisers[1](y[train]))
     with torch.random.fork_rng(devices=devices):  # leave the caller's random stream alone
         torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
         model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x, js_value,
-                         standardisers).to(x.device)
-        stream = BatchStream(x[train], y[train], batch_size=batch_size, seed=seed)
+                         standardisers if in_model else None).to(x.device)
+        stream = BatchStream(x_train, y_train, batch_size=batch_size, seed=seed)
         result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")
+    if not in_model:
+        model.net = Standardised(model.net, *standardisers)  # the returned critic takes raw samples
     value, stderr = evaluate_bound(model, x[test], y[test], eval_batch_size)
     warning = suspicious_estimate(value, stderr, ceiling=math.log(eval_batch_size) if estimator == "infonce" else None)
     warn_estimate(f"{where} ({estimator})", warning)
