@@ -189,7 +189,8 @@ class MultimodalGAN(Trainable):
             terms["unpaired"] = unpaired
             weights["unpaired"] = c.unpaired_weight
         if c.cycle_weight > 0:
-            # Latent regression: each encoder's mean inverts its generator on generated data.
+            # Latent regression: each encoder's mean should invert its generator on generated data. Not part
+            # of the game; zero at matched joints only if G_m is injective (chapter multimodal_gan).
             for m, name in ((0, "cycle_x"), (1, "cycle_y")):
                 mu, _ = self.encoders[m]((gx, gy)[m])
                 terms[name] = (mu - z_p).pow(2).sum(-1).mean()
