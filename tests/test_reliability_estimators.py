@@ -203,6 +203,7 @@ def test_warns_at_the_infonce_ceiling_and_below_zero():
                            lr=2e-3, hidden=(32, 32), embed_dim=8, seed=0)
     assert math.log(16) < wide.value <= math.log(256)
     assert mi.suspicious_estimate(-0.5, 0.1) is not None and mi.suspicious_estimate(-0.05, 0.1) is None
+    assert mi.suspicious_estimate(-0.02, 1e-4) is not None and mi.suspicious_estimate(-5e-4, 1e-4) is None
     assert mi.suspicious_estimate(1.0, 0.1, ceiling=math.log(128)) is None
 
 

@@ -266,19 +266,25 @@ def evaluate_bound(critic: CriticMI, x: torch.Tensor, y: torch.Tensor, batch_siz
     return float(values.mean()), stderr
 
 
+NEGLIGIBLE = 0.01  # nats: a negative estimate above -NEGLIGIBLE is read as a zero MI, not as a failure
+
+
 def suspicious_estimate(value: float, stderr: float, *, ceiling: float | None = None) -> str | None:
     """Why an estimate of a non-negative quantity is probably wrong, or None.
 
-    * ``value < -stderr``: below zero by more than its standard error (with a NaN stderr, below
-      zero): the critic does worse than a constant one, so the value says nothing about the MI;
-      either the MI is about 0 or the critic failed (unstandardised inputs, too few steps).
+    * ``value < -max(stderr, NEGLIGIBLE)``: below zero by more than its standard error and by more
+      than ``NEGLIGIBLE`` = 0.01 nats: the critic does worse than a constant one, so the value says
+      nothing about the MI; either the MI is about 0 or the critic failed (unstandardised inputs,
+      too few steps). The floor is there because the held-out standard error leaves out the spread
+      of the critic's training: a critic that learnt nothing, on independent data, gives nearly
+      constant logits, a standard error of 1e-4 and a mean of, say, -5e-4.
     * ``value > ceiling - log 2`` (InfoNCE, ``ceiling = log K``): at the optimal critic InfoNCE is
       about log K - log(1 + (K - 1) e^{-I}), which passes log K - log 2 when I reaches about log K;
       from there on the value is set by K, not by the data.
     """
     if not math.isfinite(value):
         return f"the estimate is {value}"
-    if value < -(stderr if math.isfinite(stderr) else 0.0):
+    if value < -max(stderr if math.isfinite(stderr) else 0.0, NEGLIGIBLE):
         return (f"the estimate {value:.4g} nats is below 0 by more than its standard error {stderr:.2g}: "
                 "the critic does worse than a constant, so either the MI is about 0 or the critic failed")
     if ceiling is not None and value > ceiling - math.log(2.0):

@@ -322,9 +322,9 @@ def estimate_conditional_mi(z1, z2, a, *, n_values: int | None = None, steps: in
     coordinate of z_1 and z_2 by an increasing function fitted on the training rows, which leaves
     the CMI unchanged and the estimate independent of the codes' scale and tails. The mean logit is
     not a bound: at the optimal critic it is the CMI, and a trained critic can land on either side
-    (it is biased low by the batch's finite label groups, chapter ``cmi_disentanglement``). A value
-    below zero by more than its standard error raises an
-    :class:`~infobounds.bounds.mi.EstimateWarning`. The caller's global random state is left as it
+    (it is biased low by the batch's finite label groups, chapter ``cmi_disentanglement``). A clearly
+    negative value raises an :class:`~infobounds.bounds.mi.EstimateWarning`
+    (:func:`~infobounds.bounds.mi.suspicious_estimate`). The caller's global random state is left as it
     was; the result depends on ``seed`` alone."""
     from infobounds.bounds.mi import suspicious_estimate, warn_estimate
     from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples

@@ -226,8 +226,9 @@ def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256, l
     ``z`` is a tensor or array of any real dtype. ``standardise`` (``rank``, ``zscore`` or ``none``,
     :mod:`infobounds.bounds.standardise`) maps each coordinate by an increasing function fitted on
     the training rows: TC is invariant to such maps (they take prod_j p(z_j) to the product of the
-    new marginals), and the estimate becomes independent of the code's scale and tails. A value
-    below zero by more than its standard error raises an :class:`~infobounds.bounds.mi.EstimateWarning`.
+    new marginals), and the estimate becomes independent of the code's scale and tails. A clearly
+    negative value raises an :class:`~infobounds.bounds.mi.EstimateWarning`
+    (:func:`~infobounds.bounds.mi.suspicious_estimate`).
     The caller's global random state is left as it was; the result depends on ``seed`` alone."""
     from infobounds.bounds.mi import suspicious_estimate, warn_estimate
     from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
