@@ -11,12 +11,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml or constraints.txt changed since the last install. The package
+# declares ranges; constraints.txt pins the book's exact versions (torch==2.13.0 among them: left
+# free, pip would pick the newest torch, a multi-GB CUDA build on Linux).
 stamp="$VENV/.infobounds-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "[setup] installing infobounds with the book and test extras (torch==2.13.0, CPU build where available)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  echo "[setup] installing infobounds with the book and test extras, versions pinned by constraints.txt"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[book,test]'
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
   touch "$stamp"
 fi
 

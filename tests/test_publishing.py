@@ -28,7 +28,7 @@ def test_workflows_parse_and_run_the_readme_commands():
 def test_binder_environment_pins_a_cpu_torch():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
-    assert "torch==2.13.0" in pip and any("download.pytorch.org/whl/cpu" in p for p in pip)
+    assert "torch==2.13.0+cpu" in pip and any("download.pytorch.org/whl/cpu" in p for p in pip)
     assert (ROOT / "postBuild").stat().st_mode & 0o111
 
 
