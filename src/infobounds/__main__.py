@@ -30,10 +30,16 @@ def cmd_list(args) -> int:
     from infobounds.models import MODELS
     from infobounds.recipes import RECIPES
 
-    print("models (python -m infobounds train MODEL):")
+    print("models (python -m infobounds train MODEL), each with the chapter whose experiment its recipe follows:")
     width = max(map(len, MODELS))
-    for name, target in MODELS.items():
-        print(f"  {name:{width}s} {target}{'' if name in RECIPES else '   (no command-line recipe; use it from Python)'}")
+    by_chapter = sorted(MODELS, key=lambda name: (getattr(RECIPES.get(name), "chapter", "") or "~", name))
+    for name in by_chapter:
+        target = MODELS[name]
+        if name not in RECIPES:
+            where = "(no command-line recipe; use it from Python)"
+        else:  # a recipe registered without a chapter (e.g. a course's own) shows none
+            where = getattr(RECIPES[name], "chapter", "")
+        print(f"  {name:{width}s} {where:32s} {target}")
     chapters = _chapters()
     print("chapters (python -m infobounds reproduce CHAPTER):")
     for path in chapters:

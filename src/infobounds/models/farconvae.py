@@ -252,8 +252,10 @@ class FarconVAE(Trainable):
                                                    within=c.contrast_within)
                 terms["dc"] = parts["dc"].mean()
                 metrics.update({name: v.mean().detach() for name, v in parts.items() if name != "dc"})
-            else:
+            else:  # no pair in this batch: no contrast (its "pairs" is 0); every step logs the same names
                 terms["dc"] = zero
+                metrics.update({name: zero.detach() for name in ("pull", "push", "separate")
+                                if name != "separate" or c.contrast_within})
         if c.gamma > 0:
             # decode (z_x of the partner, z_s of the example) and ask for the example back
             terms["sr"] = self.reconstruction(z_x[j], z_s[i], x[i], s[i]).mean() if i.numel() else zero
