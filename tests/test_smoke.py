@@ -169,3 +169,42 @@ def test_stand_in_labels_cover_every_class_in_each_split():
     for split in SIZES:
         images, labels = _images(split, (28, 28))
         assert images.dtype == np.uint8 and np.bincount(labels, minlength=10).min() >= 10
+
+
+def test_evaluations_draw_few_samples_in_a_smoke_run(monkeypatch):
+    from infobounds.metrics.disentanglement import all_scores
+
+    spec = Shapes.make(16, orientation=4, pos_x=4, pos_y=4)
+    encoded = []
+
+    def represent(x):
+        encoded.append(len(x))
+        return x.reshape(len(x), -1)[:, :6] + 1e-3 * torch.arange(6)
+
+    monkeypatch.delenv(SMOKE_VAR, raising=False)
+    all_scores(spec, represent, n=60)
+    outside = sum(encoded)
+    encoded.clear()
+    monkeypatch.setenv(SMOKE_VAR, "1")
+    all_scores(spec, represent, n=60)
+    assert sum(encoded) < outside / 3, (sum(encoded), outside)  # the votes and draws are cut ...
+
+    from infobounds.profiles import SMOKE_DRAWS, smoke_draws
+    assert smoke_draws(1000) == SMOKE_DRAWS and smoke_draws(3) == 3
+    monkeypatch.setenv(SMOKE_VAR, "0")
+    assert smoke_draws(1000) == 1000  # ... and only in a smoke run
+
+
+def test_sources_and_the_dual_bound_fit_a_smoke_run(monkeypatch):
+    from infobounds.bounds.rate_distortion import estimate_dual_bound
+    from infobounds.data.sources import gaussian_source
+
+    g = lambda x: (x**2).sum(1)  # noqa: E731
+    monkeypatch.setenv(SMOKE_VAR, "1")
+    x = gaussian_source(100_000, [1.0, 0.5])
+    assert x.shape == (SMOKE_EXAMPLES, 2)
+    assert np.isfinite(estimate_dual_bound(g, x, 1.0, 4096, starts=8).intercept)  # k cut to a quarter of x
+    monkeypatch.delenv(SMOKE_VAR)
+    assert gaussian_source(1000, [1.0, 0.5]).shape == (1000, 2)
+    with pytest.raises(ValueError, match="need at least 4 batches of 4096"):
+        estimate_dual_bound(g, x, 1.0, 4096, starts=8)

@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a chapter whose cell runs longer than this many seconds (default: no limit)")
     p.add_argument("--smoke", action="store_true",
                    help="rehearse on a CPU: the profile's networks and batch sizes, but a few steps per training "
-                        "run, <= 512 examples per data set, stand-ins for missing data, nothing recorded")
+                        "run, a few hundred examples per data set, stand-ins for missing data, nothing recorded")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("scoreboard", help="regenerate the scoreboard page from results/", parents=[common])

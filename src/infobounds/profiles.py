@@ -20,7 +20,8 @@ Smoke runs
 ``full``, as a rehearsal on a CPU: every network, config, image shape and batch size is the
 profile's, but :func:`infobounds.training.fit` stops each training run after :data:`SMOKE_STEPS`
 steps and the data API keeps at most :data:`SMOKE_EXAMPLES` examples of each data set (evaluation
-sets included). A data set that is not on the machine is replaced by a generated stand-in of the
+sets included); evaluations that draw many samples per example or vote many times (IWAE's K, the
+disentanglement metrics) draw at most :data:`SMOKE_DRAWS`. A data set that is not on the machine is replaced by a generated stand-in of the
 same shape, dtype, value range and classes, read through the real loaders
 (:mod:`infobounds.data.standins`). Nothing is recorded (:mod:`infobounds.results` writes nothing) and
 no classifier is cached outside a temporary folder, so a smoke run leaves no number behind. It finds
@@ -43,7 +44,8 @@ PROFILE_NAMES = ("quick", "full")
 ENV_VAR = "INFOBOUNDS_PROFILE"
 SMOKE_VAR = "INFOBOUNDS_SMOKE"
 SMOKE_STEPS = 2  # steps of every fit() in a smoke run: the second one uses the optimisers' state
-SMOKE_EXAMPLES = 512  # examples kept of every data set in a smoke run (>= 10 per class, cheap to evaluate)
+SMOKE_EXAMPLES = 256  # examples kept of every data set in a smoke run (about 25 per class, cheap to evaluate)
+SMOKE_DRAWS = 8  # draws or votes per evaluation in a smoke run (IWAE's K, a metric's votes and their batches)
 _SWITCH = {"": False, "0": False, "false": False, "no": False, "off": False,
            "1": True, "true": True, "yes": True, "on": True}
 
@@ -128,6 +130,13 @@ def smoke_examples(n: int | None) -> int | None:
     if not smoke_enabled():
         return n
     return SMOKE_EXAMPLES if n is None else min(n, SMOKE_EXAMPLES)
+
+
+def smoke_draws(n: int) -> int:
+    """How many draws an evaluation makes: ``n``, or at most :data:`SMOKE_DRAWS` in a smoke run. For
+    the evaluations whose cost is a count of Monte Carlo draws or votes times a data set (IWAE's K
+    samples per image, the votes of a disentanglement metric), which the data API's cap leaves large."""
+    return min(n, SMOKE_DRAWS) if smoke_enabled() else n
 
 
 _announced = False

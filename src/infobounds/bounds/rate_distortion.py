@@ -36,6 +36,7 @@ from torch import nn
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
+from infobounds.profiles import smoke_enabled
 from infobounds.validation import require_at_least, require_finite, require_positive
 
 
@@ -408,9 +409,10 @@ def estimate_dual_bound(g, x: torch.Tensor, slope: float, batch_size: int, *, st
     :math:`\alpha = \frac1M \sum_j C_k^{(j)}`; on each of the other M,
     :math:`\xi_j = \frac1k \sum_i g(x_i) - C_k^{(j)}/\alpha - \log\alpha + 1`, whose mean is an
     unbiased estimate of :math:`\tilde\ell_k` (Yang & Mandt 2022, their Appendix A.6).
-    ``starts=None`` runs mean shift from every sample (:func:`sup_log_partition`).
+    ``starts=None`` runs mean shift from every sample (:func:`sup_log_partition`). A smoke run
+    (``INFOBOUNDS_SMOKE``), whose ``x`` holds a few hundred samples, cuts k to a quarter of them.
     """
-    k = batch_size
+    k = min(batch_size, x.shape[0] // 4) if smoke_enabled() else batch_size
     n_batches = x.shape[0] // k
     if n_batches < 4:
         raise ValueError(f"need at least 4 batches of {k} samples (2M with M >= 2), got {x.shape[0]} samples")

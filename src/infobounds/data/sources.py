@@ -26,6 +26,7 @@ from typing import Sequence
 import torch
 
 from infobounds.bounds.gaussian import gaussian_entropy
+from infobounds.profiles import smoke_examples
 from infobounds.validation import require_finite, require_positive
 
 
@@ -33,6 +34,7 @@ def gaussian_source(n: int, variances: Sequence[float], mean: Sequence[float] | 
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` draws of a Gaussian with independent coordinates of the given ``variances``, (n, d)."""
     require_positive(n=n)
+    n = smoke_examples(n)  # a smoke run (INFOBOUNDS_SMOKE) draws at most SMOKE_EXAMPLES
     var = torch.as_tensor(variances, dtype=torch.float32).reshape(-1)
     if var.numel() == 0:
         raise ValueError(f"variances must not be empty, got {variances!r}")
@@ -63,6 +65,7 @@ def banana_source(n: int, generator: torch.Generator | None = None, *, scales: S
     """``n`` draws of the 2-d banana source (see the module docstring), (n, 2)."""
     _check_banana(scales, curvature)
     require_positive(n=n)
+    n = smoke_examples(n)  # a smoke run (INFOBOUNDS_SMOKE) draws at most SMOKE_EXAMPLES
     require_finite(angle_degrees=angle_degrees, shift=tuple(shift))
     s1, s2 = float(scales[0]), float(scales[1])
     u = torch.randn(n, 2, generator=generator) * torch.tensor([s1, s2])
@@ -93,6 +96,7 @@ def bump_images(n: int, generator: torch.Generator | None = None, *, size: int =
     pixels centred uniformly in the image: two intrinsic dimensions (the centre)."""
     require_finite(width=width)
     require_positive(n=n, size=size, width=width)
+    n = smoke_examples(n)  # a smoke run (INFOBOUNDS_SMOKE) draws at most SMOKE_EXAMPLES
     centres = torch.rand(n, 2, generator=generator) * (size - 1)  # (n, 2) in pixel coordinates
     grid = torch.arange(size, dtype=torch.float32)
     dy = (grid[None, :] - centres[:, :1]) ** 2  # (n, size)

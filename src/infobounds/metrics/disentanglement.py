@@ -66,6 +66,8 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 import torch
 
+from infobounds.profiles import smoke_draws
+
 
 class FactorSampler(Protocol):
     factor_sizes: tuple[int, ...]
@@ -382,7 +384,9 @@ def all_scores(sampler: FactorSampler, represent: Represent, *, n: int = 1000, b
                seed: int = 0, regressor: str = "lasso") -> dict[str, float]:
     """The four metrics with one size knob ``n`` (votes / points for the first two, 10 n samples
     for MIG, 5 n for DCI): ``beta_vae``, ``factor_vae``, ``mig``, ``dci`` (disentanglement),
-    ``dci_completeness``, ``dci_informativeness``."""
+    ``dci_completeness``, ``dci_informativeness``. A smoke run (``INFOBOUNDS_SMOKE``) caps ``n`` and
+    ``batch_size`` at ``SMOKE_DRAWS``."""
+    n, batch_size = smoke_draws(n), smoke_draws(batch_size)
     d = dci(sampler, represent, n_train=5 * n, n_test=2 * n, regressor=regressor, seed=seed)
     return {
         "beta_vae": beta_vae_score(sampler, represent, n_train=n, n_test=n // 2, batch_size=batch_size, seed=seed),

@@ -53,6 +53,7 @@ from torch.nn import functional as F
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
 from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
+from infobounds.profiles import smoke_draws
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
 
@@ -354,6 +355,7 @@ class VAE(Trainable):
         was_training = self.training
         self.eval()
         x = self.flatten_input(x)
+        iwae_samples = smoke_draws(iwae_samples)  # a smoke run (INFOBOUNDS_SMOKE) draws only a few
         totals = {"distortion": 0.0, "rate": 0.0, "iwae": 0.0}
         for start in range(0, x.shape[0], batch_size):
             xb = x[start:start + batch_size]
