@@ -176,3 +176,35 @@ def test_mutual_information_on_a_finite_set():
         sharp.head.linear.weight.copy_(torch.tensor([[0.0, 10.0, 20.0, 30.0], [0.0, 0.0, 0.0, 0.0]]))
         sharp.head.linear.bias.copy_(torch.tensor([0.0, math.log(math.expm1(0.01))]))
     assert sharp.mutual_information(x, 500) == pytest.approx(math.log(4), abs=1e-4)
+
+
+def test_sweep_regrets_of_points_on_a_convex_frontier():
+    # D(R) = 1/R: the model at beta minimises 1/R + beta R at R = beta^(-1/2), on the frontier
+    import numpy as np
+    from infobounds.models.vae import sweep_regrets
+
+    betas = np.array([0.25, 1.0, 4.0])
+    rates = betas ** -0.5
+    regrets = sweep_regrets(betas, 1 / rates, rates)
+    assert regrets.shape == (3, 3)
+    np.testing.assert_allclose(np.diag(regrets), 0.0)
+    off = regrets[~np.eye(3, dtype=bool)]
+    assert (off > 0).all()
+    # by hand: model 0 (beta 1/4, R = 2, D = 1/2) against model 1 (R = 1, D = 1): 1 + 1/4 - (1/2 + 1/2)
+    assert regrets[0, 1] == pytest.approx(0.25)
+    # the control: the same points with the betas in reverse order are not optimal for them
+    assert (sweep_regrets(betas[::-1], 1 / rates, rates)[~np.eye(3, dtype=bool)] < 0).any()
+
+
+def test_sweep_regrets_rejects_bad_input():
+    import numpy as np
+    from infobounds.models.vae import sweep_regrets
+
+    with pytest.raises(ValueError, match="one length"):
+        sweep_regrets([0.1, 1.0], [1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="models"):
+        sweep_regrets([1.0], [1.0], [1.0])
+    with pytest.raises(ValueError, match="distortions"):
+        sweep_regrets([0.1, 1.0], [1.0, np.nan], [1.0, 2.0])
+    with pytest.raises(ValueError, match="betas"):
+        sweep_regrets([-0.1, 1.0], [1.0, 2.0], [1.0, 2.0])

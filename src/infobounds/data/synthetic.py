@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from infobounds.bounds.gaussian import gaussian_mutual_information, rho_for_mutual_information
@@ -78,6 +79,35 @@ class GaussianPairStream:
         """The true I(X;Y) of the batch drawn at ``step``."""
         rho = self.rhos[self.level(step)]
         return gaussian_mutual_information(rho, self.dim)
+
+    def level_statistics(self, values, settle: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of a per-step trace at each level of the staircase.
+
+        An estimator trained through the staircase needs some steps to adapt after each change of
+        correlation, so the first ``settle`` fraction of every level is left out and the statistics
+        are over the rest (Poole et al. 2019 read bias and variance the same way, per level).
+
+        Parameters
+        ----------
+        values : one value per step, ``len(mi_levels) * steps_per_level`` of them, step 0 first
+            (NaN allowed: a smoke run pads the steps it did not run with NaN, and NaN propagates).
+        settle : the fraction of each level discarded, in [0, 1).
+
+        Returns
+        -------
+        means, stds : ``(len(mi_levels),)`` arrays, in the unit of ``values`` (population standard
+            deviation over the kept steps).
+        """
+        trace = np.asarray(values, dtype=float)
+        expected = len(self.mi_levels) * self.steps_per_level
+        if trace.shape != (expected,):
+            raise ValueError(f"values must hold one value per step of the staircase, shape ({expected},) "
+                             f"({len(self.mi_levels)} levels x {self.steps_per_level} steps), got shape {trace.shape}")
+        if not 0.0 <= settle < 1.0:
+            raise ValueError(f"settle must lie in [0, 1), got {settle!r}")
+        start = int(settle * self.steps_per_level)
+        kept = trace.reshape(len(self.mi_levels), self.steps_per_level)[:, start:]
+        return kept.mean(axis=1), kept.std(axis=1)
 
     def __iter__(self) -> "GaussianPairStream":
         return self

@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -54,8 +55,8 @@ from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_norma
 from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
 from infobounds.profiles import smoke_draws
-from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
-                                   require_positive)
+from infobounds.validation import (require_at_least, require_choice, require_finite, require_non_empty,
+                                   require_non_negative, require_positive)
 
 DECODERS = ("bernoulli", "gaussian", "squared_error")
 PRIORS = ("standard", "gaussian", "mixture")
@@ -376,3 +377,41 @@ class VAE(Trainable):
             if iwae_samples > 0:
                 out["iwae"] = totals["iwae"] / n
         return out
+
+
+def sweep_regrets(betas, distortions, rates) -> np.ndarray:
+    r"""How much worse each model of a beta sweep does than every other on its own objective.
+
+    The model trained with :math:`\beta_i` minimises :math:`\mathcal L_{\beta_i} = D + \beta_i R`.
+    If it reached the optimum over a family that contains the other models of the sweep,
+
+    .. math::
+
+        \mathrm{regret}_{ij} = (D_j + \beta_i R_j) - (D_i + \beta_i R_i) \;\ge\; 0
+        \quad\text{for every } j \ne i .
+
+    For :math:`\beta_i < \beta_j` the two inequalities :math:`\mathrm{regret}_{ij} \ge 0` and
+    :math:`\mathrm{regret}_{ji} \ge 0` say :math:`\beta_i \le (D_j - D_i)/(R_i - R_j) \le \beta_j`:
+    the chord between the two points has a slope between the two tangent slopes, so the models lie
+    on a convex frontier with slope :math:`-\beta` at the model trained with :math:`\beta` (Alemi et
+    al. 2018, Figure 1; chapter ``vae_rate_distortion``).
+
+    Parameters
+    ----------
+    betas, distortions, rates : one entry per model (at least 2), the distortion and rate in nats
+        measured on the data the models were trained on; finite, ``betas >= 0``.
+
+    Returns
+    -------
+    ``(n, n)`` array, entry ``[i, j]`` the regret of model i against model j under
+    :math:`\beta_i` (zero on the diagonal).
+    """
+    b, d, r = (np.asarray(v, dtype=float) for v in (betas, distortions, rates))
+    if not (b.ndim == d.ndim == r.ndim == 1 and len(b) == len(d) == len(r)):
+        raise ValueError(f"betas, distortions and rates must be 1-d of one length, got shapes "
+                         f"{b.shape}, {d.shape}, {r.shape}")
+    require_at_least(2, models=len(b))
+    require_finite(betas=b, distortions=d, rates=r)
+    require_non_negative(betas=b)
+    objective = d[None, :] + b[:, None] * r[None, :]  # [i, j]: L_{beta_i} of model j
+    return objective - np.diag(objective)[:, None]
