@@ -36,9 +36,10 @@ SITE = Path(sysconfig.get_paths()["purelib"])
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a child process: no PYTHONPATH, no pip settings of this machine (its
-    config names local wheel folders and indexes), no downloads, the quick profile."""
+    config names local wheel folders and indexes), no downloads, the quick profile; of the
+    package's settings only where the data lie (``INFOBOUNDS_DATA``) is kept."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV", "INFOBOUNDS_", "JUPYTER_"))}
+           if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV", "INFOBOUNDS_", "JUPYTER_")) or k == "INFOBOUNDS_DATA"}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                PIP_NO_INPUT="1", INFOBOUNDS_OFFLINE="1", INFOBOUNDS_PROFILE="quick",
                OMP_WAIT_POLICY="PASSIVE")
