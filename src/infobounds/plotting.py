@@ -226,3 +226,44 @@ def plot_image_rows(rows: Mapping[str, object], *, n: int = 10, title: str | Non
         fig.suptitle(title)
     fig.subplots_adjust(left=0.2, wspace=0.05, hspace=0.08)
     return axes
+
+
+def plot_tradeoff(runs, metric: str, *, x: str = "distortion", method: str = "method", setting: str = "setting",
+                  ax=None, xlabel: str = "reconstruction error", ylabel: str | None = None,
+                  chance: float | None = None, ylim: tuple[float, float] | None = None, legend: bool = True):
+    """The disentanglement trade-off of Kim & Mnih (2018) (chapters 13-14): ``metric`` against the
+    reconstruction error ``x``, a small point per run (one seed of one setting) and a large one at
+    each setting's seed mean, labelled with the setting and joined per method in order of ``x``.
+
+    ``runs`` is a table (a pandas DataFrame) with one row per run and columns ``method``,
+    ``setting``, ``x`` and ``metric``. ``chance`` draws the metric's chance level.
+    """
+    for column in (method, setting, x, metric):
+        if column not in runs.columns:
+            raise ValueError(f"runs has no column {column!r}; it has {', '.join(map(str, runs.columns))}")
+    if len(runs) == 0:
+        raise ValueError("runs is empty: nothing to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.6))
+    methods = list(dict.fromkeys(runs[method]))
+    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    for name in methods:
+        rows = runs[runs[method] == name]
+        color = palette[name]
+        ax.scatter(rows[x], rows[metric], color=color, s=14, alpha=0.5, linewidth=0, zorder=2)
+        means = rows.groupby(setting, sort=False)[[x, metric]].mean().sort_values(x)
+        ax.plot(means[x], means[metric], "-", color=color, lw=1, alpha=0.8, zorder=3)
+        ax.scatter(means[x], means[metric], color=color, s=55, edgecolor="white", linewidth=0.6, zorder=4,
+                   label=name)
+        for label, (mx, my) in means.iterrows():
+            ax.annotate(str(label), (mx, my), textcoords="offset points", xytext=(5, 4), fontsize="x-small",
+                        color=color)
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel if ylabel is not None else metric)
+    if legend:
+        ax.legend(fontsize="small")
+    return ax
