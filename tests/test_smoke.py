@@ -208,3 +208,19 @@ def test_sources_and_the_dual_bound_fit_a_smoke_run(monkeypatch):
     assert gaussian_source(1000, [1.0, 0.5]).shape == (1000, 2)
     with pytest.raises(ValueError, match="need at least 4 batches of 4096"):
         estimate_dual_bound(g, x, 1.0, 4096, starts=8)
+
+
+def test_estimators_batches_shrink_with_a_smoke_runs_data(monkeypatch):
+    from infobounds.bounds.mi import estimate_mi
+    from infobounds.models.factorvae import estimate_total_correlation
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(200, 3, generator=gen)
+    monkeypatch.delenv(SMOKE_VAR, raising=False)
+    with pytest.raises(ValueError, match="too few for batch_size=256"):
+        estimate_total_correlation(z, steps=3, batch_size=256)
+    with pytest.raises(ValueError, match="too few for batch_size=256"):
+        estimate_mi(z[:, :1], z[:, 1:], steps=3, batch_size=256)
+    monkeypatch.setenv(SMOKE_VAR, "1")
+    assert np.isfinite(estimate_total_correlation(z, steps=3, batch_size=256))
+    assert np.isfinite(estimate_mi(z[:, :1], z[:, 1:], steps=3, batch_size=256).value)

@@ -132,6 +132,13 @@ def smoke_examples(n: int | None) -> int | None:
     return SMOKE_EXAMPLES if n is None else min(n, SMOKE_EXAMPLES)
 
 
+def smoke_batch(batch_size: int, n: int) -> int:
+    """The batch size for ``n`` examples: ``batch_size``, or at most ``n`` in a smoke run, whose data
+    sets are cut to :data:`SMOKE_EXAMPLES` (a full batch stays a full batch; smaller ones are kept).
+    Outside a smoke run a batch larger than the data stays an error for the caller to raise."""
+    return min(batch_size, max(n, 1)) if smoke_enabled() else batch_size
+
+
 def smoke_draws(n: int) -> int:
     """How many draws an evaluation makes: ``n``, or at most :data:`SMOKE_DRAWS` in a smoke run. For
     the evaluations whose cost is a count of Monte Carlo draws or votes times a data set (IWAE's K

@@ -42,6 +42,7 @@ from torch.nn import functional as F
 from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
 from infobounds.models.base import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
+from infobounds.profiles import smoke_batch
 
 Estimator = Literal["ba", "dv", "nwj", "infonce", "js"]
 ESTIMATORS: tuple[str, ...] = ("ba", "dv", "nwj", "infonce", "js")
@@ -372,6 +373,8 @@ def estimate_mi(
     if batch_size < 2 or eval_batch_size < 2:
         raise ValueError(f"batch_size and eval_batch_size must be >= 2, got {batch_size} and {eval_batch_size}")
     n_eval = int(round(holdout * x.shape[0]))
+    # A smoke run (INFOBOUNDS_SMOKE) cuts the data to a few hundred pairs; its batches shrink with them.
+    batch_size, eval_batch_size = smoke_batch(batch_size, x.shape[0] - n_eval), smoke_batch(eval_batch_size, n_eval)
     if n_eval < eval_batch_size or x.shape[0] - n_eval < batch_size:
         raise ValueError(f"{x.shape[0]} pairs are too few for batch_size={batch_size}, "
                          f"eval_batch_size={eval_batch_size} with holdout={holdout}")

@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from infobounds.profiles import smoke_enabled
+from infobounds.profiles import smoke_batch
 
 
 def subset_indices(size: int, n: int | None, seed: int = 0) -> torch.Tensor | None:
@@ -72,10 +72,9 @@ class BatchStream:
         n = _check_tensors(tensors)
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        batch_size = smoke_batch(batch_size, n)  # a smoke run's cut data set: a full batch stays full
         if batch_size > n:
-            if not smoke_enabled():
-                raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}")
-            batch_size = n
+            raise ValueError(f"batch_size {batch_size} exceeds the number of examples {n}")
         self.tensors = tensors
         self.batch_size = batch_size
         self.n = n

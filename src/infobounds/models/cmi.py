@@ -54,6 +54,7 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.factorvae import TCDiscriminator, discriminator_cross_entropy
 from infobounds.nets import mlp
+from infobounds.profiles import smoke_batch
 
 PENALTIES = ("none", "mi", "cmi")
 ESTIMATORS = ("shuffle", "classifier")
@@ -350,6 +351,7 @@ def estimate_conditional_mi(z1, z2, a, *, n_values: int | None = None, steps: in
     if not 0 < holdout < 1:
         raise ValueError(f"{where}: holdout must lie in (0, 1), got {holdout}")
     n_test = max(1, int(math.floor(holdout * n)))
+    batch_size = smoke_batch(batch_size, n - n_test)  # a smoke run's few rows: the batch shrinks with them
     if n - n_test < batch_size:
         raise ValueError(f"{where}: {n} rows are too few for batch_size={batch_size} with holdout={holdout}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(z1.device)

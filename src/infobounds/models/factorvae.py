@@ -38,6 +38,7 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.vae import VAE, VAEConfig
 from infobounds.nets import reparameterize
+from infobounds.profiles import smoke_batch
 
 
 def _default_vae() -> VAEConfig:
@@ -244,6 +245,7 @@ def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256, l
     if not 0 < holdout < 1:
         raise ValueError(f"{where}: holdout must lie in (0, 1), got {holdout}")
     n_test = max(1, int(math.floor(holdout * z.shape[0])))
+    batch_size = smoke_batch(batch_size, z.shape[0] - n_test)  # a smoke run's few rows: the batch shrinks with them
     if z.shape[0] - n_test < batch_size:
         raise ValueError(f"{where}: {z.shape[0]} rows are too few for batch_size={batch_size} with holdout={holdout}")
     perm = torch.randperm(z.shape[0], generator=torch.Generator().manual_seed(seed)).to(z.device)
