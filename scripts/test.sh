@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every test: set up, unit tests, every chapter under nbval in the quick profile, and a strict
+# Run every test: set up, unit tests, every chapter under nbval in the quick profile, a smoke run of
+# every chapter in the full profile (paper-sized networks, a few steps each), and a strict
 # build of the site from the notebooks nbval executed (warnings are errors, so broken references,
 # maths, citations or glued numbers fail; no chapter is executed twice). At the end it writes its own
 # wall time, with the commit, hardware and test counts, to _build/tested-book/test_command_time.json.
@@ -20,6 +21,18 @@ start=$SECONDS
 echo "== unit tests and chapters (nbval, quick profile)"
 .venv/bin/python -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
   -p no:cacheprovider --durations=10 --junitxml="$stage/junit-tests-and-chapters.xml"
+echo "== smoke run of the full profile: every chapter with the paper's networks, configs and batch sizes, a few steps"
+# INFOBOUNDS_SMOKE cuts every fit() to a few steps and every data set to a few hundred examples, stands in
+# for missing MNIST/CIFAR-10/SVHN with generated files, skips the asserts of trained phenomena and records
+# nothing; its executed notebooks are not kept (the site is built from the quick run's).
+smoke_start=$SECONDS
+smoke_results=$(mktemp -d)
+env -u INFOBOUNDS_EXECUTED_DIR INFOBOUNDS_PROFILE=full INFOBOUNDS_SMOKE=1 INFOBOUNDS_RESULTS="$smoke_results" \
+  .venv/bin/python -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+  -p no:cacheprovider -q --junitxml="$stage/junit-smoke.xml"
+rm -rf "$smoke_results"
+SMOKE_S=$((SECONDS - smoke_start))
+echo "== the smoke run took $SMOKE_S s"
 echo "== strict build of the site from the executed chapters (its scoreboard from this run's records)"
 .venv/bin/python scripts/stage_book.py executed "$stage"
 .venv/bin/jupyter-book build "$stage" --builder html -W -n --keep-going
@@ -28,7 +41,7 @@ echo "== the site in a browser (headless Chromium): maths, theorems, figures, li
   -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"
 # The measured time of this whole command (set-up included), for results/bench/ and the README.
-WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) STAGE=$stage .venv/bin/python - <<'PY'
+WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) SMOKE_S=$SMOKE_S STAGE=$stage .venv/bin/python - <<'PY'
 import datetime, json, os, xml.etree.ElementTree as ET
 from pathlib import Path
 from infobounds.results import git_sha, hardware
@@ -40,9 +53,10 @@ def counts(name):
     n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
     return {**n, "passed": n["tests"] - n["failures"] - n["errors"] - n["skipped"]}
 record = {"command": "bash scripts/test.sh", "status": "passed", "wall_s": int(os.environ["WALL_S"]),
-          "wall_s_after_setup": int(os.environ["TESTS_S"]), "git_sha": git_sha(), "hardware": hardware(),
+          "wall_s_after_setup": int(os.environ["TESTS_S"]), "smoke_wall_s": int(os.environ["SMOKE_S"]), "git_sha": git_sha(), "hardware": hardware(),
           "cpu_count": os.cpu_count(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-          "pytest": {"tests_and_chapters": counts("junit-tests-and-chapters.xml"), "site": counts("junit-site.xml")}}
+          "pytest": {"tests_and_chapters": counts("junit-tests-and-chapters.xml"), "smoke": counts("junit-smoke.xml"),
+                     "site": counts("junit-site.xml")}}
 (stage / "test_command_time.json").write_text(json.dumps(record, indent=2) + "\n")
 print(f"== the whole command took {record['wall_s']} s: {stage / 'test_command_time.json'}")
 PY
