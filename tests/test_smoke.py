@@ -224,3 +224,20 @@ def test_estimators_batches_shrink_with_a_smoke_runs_data(monkeypatch):
     monkeypatch.setenv(SMOKE_VAR, "1")
     assert np.isfinite(estimate_total_correlation(z, steps=3, batch_size=256))
     assert np.isfinite(estimate_mi(z[:, :1], z[:, 1:], steps=3, batch_size=256).value)
+
+
+def test_reproduce_smoke_sets_the_switch_for_the_chapters_kernels(monkeypatch, tmp_path):
+    import infobounds.__main__ as cli
+
+    seen = {}
+
+    def fake_run_chapter(path, profile, cell_timeout=None):  # what a chapter's kernel would inherit
+        seen[path.stem] = (profile, smoke_enabled())
+        return {"hardware": "CPU", "wall_s": 0.0, "examples_per_s": 0.0, "fits": 0}
+
+    monkeypatch.setattr(cli, "run_chapter", fake_run_chapter)
+    monkeypatch.setenv(SMOKE_VAR, "0")  # recorded, so the 1 that --smoke sets is undone after the test
+    assert cli.main(["reproduce", "09_infogan"]) == 0
+    assert seen["09_infogan"] == ("full", False)  # control: without --smoke the chapter runs for real
+    assert cli.main(["reproduce", "09_infogan", "--smoke"]) == 0
+    assert seen["09_infogan"] == ("full", True)

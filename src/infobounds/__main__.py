@@ -163,7 +163,8 @@ def cmd_reproduce(args) -> int:
             print(f"{name}: FAILED in the {args.profile} profile: {type(err).__name__}: {str(err)[-2000:]}",
                   file=sys.stderr)
             continue
-        print(f"{name}: executed in the {args.profile} profile on {entry['hardware']} in {entry['wall_s']:.0f} s; "
+        print(f"{name}: executed in the {args.profile} profile{' (smoke run: nothing recorded)' if args.smoke else ''} "
+              f"on {entry['hardware']} in {entry['wall_s']:.0f} s; "
               f"training {entry['examples_per_s'] or 0:.0f} examples/s over {entry['fits']} fits")
     if failed:
         print(f"infobounds reproduce: {len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
