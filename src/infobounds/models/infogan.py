@@ -130,8 +130,13 @@ class InfoGAN(Trainable):
     # -- Q(c|x) --------------------------------------------------------------------------------------
     def q_params(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Q's categorical logits (B, K), and the means and log-stds (B, m) of its Gaussian on c_cont."""
+        return self.q_params_from_features(self.body(x))
+
+    def q_params_from_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`q_params` from the shared body's output ``features = body(x)``: the losses compute
+        the body once per batch of generated images and feed both D's head and Q's head."""
         k, m = self.config.n_categories, self.config.n_continuous
-        out = self.q_head(self.body(x))
+        out = self.q_head(features)
         logits, mean, log_std = out[:, :k], out[:, k:k + m], out[:, k + m:]
         return logits, mean, log_std.clamp(-5.0, 2.0)
 
@@ -144,10 +149,12 @@ class InfoGAN(Trainable):
         self.train(was_training)
         return torch.cat(out)
 
-    def information_terms(self, x: torch.Tensor, c_cat: torch.Tensor, c_cont: torch.Tensor) -> dict[str, torch.Tensor]:
+    def information_terms(self, x: torch.Tensor, c_cat: torch.Tensor, c_cont: torch.Tensor,
+                          features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """L_I for both codes (nats) on generated images x of codes (c_cat, c_cont), and the InfoNCE
-        bound of the categorical code from the same Q."""
-        logits, mean, log_std = self.q_params(x)
+        bound of the categorical code from the same Q. ``features``, if given, is ``body(x)``,
+        computed once by a loss that also feeds it to D's head."""
+        logits, mean, log_std = self.q_params(x) if features is None else self.q_params_from_features(features)
         log_q = F.log_softmax(logits, dim=-1)  # (B, K)
         h_cat = math.log(self.config.n_categories)  # H(c_cat), uniform prior
         l_i_cat = log_q.gather(1, c_cat[:, None]).mean() + h_cat  # E log Q(c|x) + H(c) <= I(c; x) <= log K
@@ -176,8 +183,9 @@ class InfoGAN(Trainable):
         with torch.no_grad():  # this player's step does not differentiate through G
             fake = self.generate(z, c_cat, c_cont)
         t_real = self.d_head(self.body(x)).reshape(-1)
-        t_fake = self.d_head(self.body(fake)).reshape(-1)
-        info = self.information_terms(fake, c_cat, c_cont)
+        h_fake = self.body(fake)  # one pass of the shared body feeds D's head and Q's head
+        t_fake = self.d_head(h_fake).reshape(-1)
+        info = self.information_terms(fake, c_cat, c_cont, features=h_fake)
         terms, weights = self._info_loss(info)
         terms = {"real": F.softplus(-t_real).mean(), "fake": F.softplus(t_fake).mean(), **terms}
         return LossTerms(terms=terms, weights=weights, metrics={k: v.detach() for k, v in info.items()})
@@ -185,8 +193,9 @@ class InfoGAN(Trainable):
     def generator_loss(self, batch) -> LossTerms:
         z, c_cat, c_cont = self.sample_codes(batch[0].shape[0])
         fake = self.generate(z, c_cat, c_cont)
-        t_fake = self.d_head(self.body(fake)).reshape(-1)
-        info = self.information_terms(fake, c_cat, c_cont)
+        h_fake = self.body(fake)
+        t_fake = self.d_head(h_fake).reshape(-1)
+        info = self.information_terms(fake, c_cat, c_cont, features=h_fake)
         terms, weights = self._info_loss(info)
         terms = {"neg_log_d_fake": F.softplus(-t_fake).mean(), **terms}  # non-saturating GAN term
         return LossTerms(terms=terms, weights=weights, metrics={k: v.detach() for k, v in info.items()})
