@@ -40,7 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
-from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_batch
 

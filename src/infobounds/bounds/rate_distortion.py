@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_enabled
 from infobounds.validation import require_at_least, require_finite, require_positive

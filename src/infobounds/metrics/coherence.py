@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable
+from infobounds.core import LossTerms, Player, Trainable
 from infobounds.nets import mlp
 
 CACHE_VERSION = 1  # bump when the recipe below changes, so stale classifiers are retrained

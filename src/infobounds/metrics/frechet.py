@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable
+from infobounds.core import LossTerms, Player, Trainable
 from infobounds.nets import mlp
 
 CLASSIFIER_VERSION = 1  # bump when the architecture or its training changes: invalidates caches

@@ -1,6 +1,6 @@
 """The one training loop of the book.
 
-``fit`` drives any :class:`~infobounds.models.base.Trainable` through its update schedule. Per step,
+``fit`` drives any :class:`~infobounds.core.Trainable` through its update schedule. Per step,
 for each ``Update(player, loss, repeats)`` it draws a fresh batch, evaluates the named loss terms,
 backpropagates their weighted sum into that player's parameters only, and steps that player's
 optimiser. It logs every term, shows them on a tqdm bar, stops on a NaN/inf naming the step and the
@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm as _tqdm_auto
 from tqdm.std import tqdm as _tqdm_text
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, Player, Trainable, Update
 from infobounds.profiles import smoke_steps
 from infobounds.training.checkpoint import (READ_ERRORS, CheckpointError, check_checkpoint_path, load_checkpoint,
                                             one_line, save_checkpoint)
@@ -173,7 +173,7 @@ def fit(
 
     Parameters
     ----------
-    model : a :class:`~infobounds.models.base.Trainable`.
+    model : a :class:`~infobounds.core.Trainable`.
     data : a stream of batches with ``state_dict``/``load_state_dict`` (a
         :class:`~infobounds.data.BatchStream` or a synthetic stream); each ``Update`` repeat draws
         one batch from it.
