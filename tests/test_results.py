@@ -16,7 +16,8 @@ def test_record_writes_provenance_and_scoreboard_says_what_is_missing(tmp_path, 
     assert saved["test_error"]["value"] == 0.131
     board = results.scoreboard_markdown()
     row = next(line for line in board.splitlines() if "test_error" in line)
-    assert "0.0113" in row and "0.131" in row and "not yet run on a GPU" in row
+    assert "0.0113" in row and "0.131" in row and "not yet run on a GPU" not in row
+    assert "No chapter has been run in the full profile yet" in board  # said once, not per row
 
 
 def test_scoreboard_shows_a_full_profile_result_with_its_hardware(tmp_path, monkeypatch):
@@ -26,7 +27,8 @@ def test_scoreboard_shows_a_full_profile_result_with_its_hardware(tmp_path, monk
         "metric": "code_error", "value": 0.05, "unit": "fraction", "paper": 0.05, "profile": "full",
         "hardware": "NVIDIA H200", "torch": "2.13.0", "git_sha": "abc123", "date": "2026-11-29", "note": ""}}))
     board = results.scoreboard_markdown()
-    row = next(line for line in board.splitlines() if "09_infogan" in line)
+    assert "### {doc}`../chapters/09_infogan`" in board  # a section per chapter, linking to it
+    row = next(line for line in board.splitlines() if line.startswith("| code_error |"))
     assert "NVIDIA H200" in row and "abc123" in row and "not recorded" in row
     out = results.write_scoreboard(tmp_path / "scoreboard.md")
     assert out.read_text().startswith("# Scoreboard")
@@ -51,8 +53,9 @@ def test_record_run_is_kept_apart_from_the_metrics_and_listed_under_runs(tmp_pat
                              examples=2_400_000, fits=5)
     assert run["examples_per_s"] == 10_000.0 and {"hardware", "git_sha", "torch", "date"} <= set(run)
     board = results.scoreboard_markdown()
-    metric_rows = [line for line in board.splitlines() if line.startswith("| 06_vae")]
-    assert len(metric_rows) == 2 and "_run" not in board  # one metric row and one run row
+    metric_rows = [line for line in board.split("## Claims")[0].splitlines()
+                   if line.startswith("| ") and not line.startswith("| metric |")]
+    assert len(metric_rows) == 1 and "_run" not in board  # one metric row (and one run row, below)
     assert "| 06_vae_rate_distortion | full | ok | 300 | 240 | 1e+04 |" in board
     with pytest.raises(ValueError, match="file stem"):
         results.record_run("vae", profile="full", wall_s=1, train_s=1, examples=1, fits=1)
@@ -88,7 +91,8 @@ def test_record_claim_stores_the_claim_by_name_with_provenance_and_the_scoreboar
     (d_row,) = [line for line in claims.splitlines() if "`distortion_not_worse`" in line]
     assert "Distortion \\| not worse." in d_row and "| — |" in d_row  # the | is escaped; no paper source
     assert "not yet run on a GPU" in d_row and d_row.endswith("| **no** |")
-    metric_rows = [line for line in board.split("## Claims")[0].splitlines() if line.startswith("| 13_")]
+    metric_rows = [line for line in board.split("## Claims")[0].splitlines()
+                   if line.startswith("| ") and not line.startswith("| metric |")]
     assert len(metric_rows) == 1  # _claims is not a metric
 
 

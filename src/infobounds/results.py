@@ -370,10 +370,17 @@ def _provenance_text(entry: dict) -> str:
             + (f"`{sha}`" if sha else "commit not recorded"))
 
 
+def _table_text(text: str) -> str:
+    """Text for a Markdown table cell: one line, its pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _cell(entry: dict | None, missing: str) -> str:
     if entry is None:
         return missing
-    return f"{_value_text(entry)} {entry.get('unit', '')}".strip() + f"<br><sub>{_provenance_text(entry)}</sub>"
+    value = _table_text(f"{_value_text(entry)} {entry.get('unit', '')}".strip())
+    note = _table_text(entry.get("note") or "")
+    return value + f"<br><sub>{note + '; ' if note else ''}{_provenance_text(entry)}</sub>"
 
 
 def _claim_cells(entry: dict | None, missing: str) -> tuple[str, str]:
@@ -387,13 +394,29 @@ def _claim_cells(entry: dict | None, missing: str) -> tuple[str, str]:
 
 
 CLAIMS_LABEL = "scoreboard-claims"  # the MyST label of the Claims section (book/intro.md links to it)
+METRICS_LABEL = "scoreboard-metrics"  # the MyST label of the Metrics section
+
+
+def load_results(profile: str) -> dict[str, dict]:
+    """Every chapter's recorded results in ``profile`` (chapter stem -> its JSON object), from
+    :func:`results_dir`; a malformed file raises a ``ValueError`` naming it."""
+    _check_profile(profile)
+    return _load_results(profile)
+
+
+def _has_metrics(results: dict) -> bool:
+    return any(not key.startswith("_") for data in results.values() for key in data)
 
 
 def scoreboard_markdown() -> str:
-    """The scoreboard page: per chapter and metric, the paper's figure, ours in the full profile
-    (with hardware, date and git sha) and ours in the quick profile; then the chapters' claims with
-    the measured effect and whether each held; then the recorded chapter runs. A full-profile figure
-    that was never produced says so; nothing is filled in by hand."""
+    """The scoreboard page: per chapter (a section linking to it) and metric, what the metric
+    measures, which direction is better and its chance level (:mod:`infobounds.metric_catalogue`),
+    the paper's value where the chapter recorded one, and ours in each profile with its note and
+    provenance (hardware, date, git sha); then the chapters' claims with the measured effect and
+    whether each held; then the recorded chapter runs. The full-profile column appears once some
+    full-profile result exists; until then one sentence says so. Nothing is filled in by hand."""
+    from infobounds.metric_catalogue import describe
+
     quick, full = _load_results("quick"), _load_results("full")
     lines = [
         "# Scoreboard",
@@ -407,17 +430,39 @@ def scoreboard_markdown() -> str:
         "",
     ]
     chapters = sorted(set(quick) | set(full))
+    with_full = _has_metrics(full)
     if not chapters:
         lines.append("No results have been recorded yet.")
     else:
-        lines += ["| chapter | metric | paper | full profile | quick profile |", "|---|---|---|---|---|"]
+        if not with_full:
+            lines += ["No chapter has been run in the full profile yet, so the tables show the quick "
+                      "profile only; a full-profile column appears once one has.", ""]
+        lines += [f"({METRICS_LABEL})=", "## Metrics", "",
+                  "For each metric: what it measures; which direction is better; the value a chance-level "
+                  "or trivial model gets, where there is one; the paper's value, where the chapter "
+                  "recorded one; and the value of each run, with the chapter's note (a reference value, "
+                  "the setting) and the run's hardware, date and commit.", ""]
+        header = "| metric | what it measures | better | chance | paper |"
+        header += " full profile | quick profile |" if with_full else " quick profile |"
         for chapter in chapters:
             keys = set(quick.get(chapter, {})) | set(full.get(chapter, {}))
-            for metric in sorted(k for k in keys if not k.startswith("_")):
+            metrics = sorted(k for k in keys if not k.startswith("_"))
+            if not metrics:
+                continue
+            lines += [f"### {{doc}}`../chapters/{chapter}`", "", header,
+                      "|---" * (header.count("|") - 1) + "|"]
+            for metric in metrics:
                 q, f = quick.get(chapter, {}).get(metric), full.get(chapter, {}).get(metric)
                 paper = next((e["paper"] for e in (f, q) if e and e.get("paper") is not None), None)
-                lines.append(f"| {chapter} | {metric} | {_number_text(paper)} | "
-                             f"{_cell(f, 'not yet run on a GPU')} | {_cell(q, 'not recorded')} |")
+                about = describe(chapter, metric)
+                meaning, better, chance = ((about.meaning, about.better, about.chance or "—") if about
+                                           else ("—", "—", "—"))
+                row = (f"| {_table_text(metric)} | {_table_text(meaning)} | {_table_text(better)} | "
+                       f"{_table_text(chance)} | {_number_text(paper)} |")
+                if with_full:
+                    row += f" {_cell(f, 'not yet run on a GPU')} |"
+                lines.append(row + f" {_cell(q, 'not recorded')} |")
+            lines.append("")
     lines += _claims_section(quick, full)
     lines += _runs_section(quick, full)
     return "\n".join(lines) + "\n"
