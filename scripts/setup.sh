@@ -22,12 +22,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   touch "$stamp"
 fi
 
-# The landing page's figure of the five parts and the index of theorems are generated (from
-# _toc.yml, the chapters and book/intro.md's chapter table). The scoreboard is not generated here:
-# the book and test commands write it after their chapters run, from that run's results
-# (scripts/stage_book.py), so a built site never shows numbers older than its own pages.
-"$VENV/bin/python" scripts/parts_figure.py book/parts.svg
+# Generated from the chapters and _toc.yml, so they cannot fall behind the text: the chapter-
+# dependency graph of the landing page (from the chapters' cross-references), the index of
+# theorems, and the bibliography with the chapters that cite each work. The concluding chapter is
+# written here from results/; the scoreboard is not: the book and test commands write both after
+# their chapters run, from that run's results (scripts/stage_book.py), so a built site never shows
+# numbers or claims older than its own pages.
+"$VENV/bin/python" scripts/chapter_graph.py book/chapter-graph.svg
 "$VENV/bin/python" scripts/theorem_index.py book/theorems.md
+"$VENV/bin/python" scripts/citation_index.py book/bibliography.md
+"$VENV/bin/python" scripts/conclusion.py book/conclusion.md
 
 # MathJax served from the built site itself, so maths renders offline.
 [ -f _mathjax/mathjax/tex-chtml.js ] || "$VENV/bin/python" scripts/vendor_mathjax.py

@@ -13,8 +13,9 @@ Three modes:
     notebook, and Jupyter Book executes them while building. The chapters have not run yet, so the
     staged scoreboard only says that it is written after they run.
 ``scoreboard STAGE``
-    (Re)write the staged ``book/scoreboard.md`` from the results as they are now: the book command
-    calls it after the build has executed the chapters, then rebuilds that page.
+    (Re)write the staged ``book/scoreboard.md`` and the claims column of ``book/conclusion.md`` from
+    the results as they are now: the book command calls it after the build has executed the
+    chapters, then rebuilds those pages.
 
 The scoreboard of a staged book is therefore always the one of the run that built it, never the
 one in ``book/`` (written whenever someone last ran ``python -m infobounds scoreboard``).
@@ -60,9 +61,18 @@ def write_scoreboard(target: Path) -> Path:
     return write(target / "book" / "scoreboard.md")
 
 
+def write_conclusion(target: Path, placeholder: bool = False) -> Path:
+    """The staged concluding chapter, its claims column from the same results as the scoreboard
+    (``scripts/conclusion.py``); with ``placeholder``, before the chapters have run, it says so."""
+    import conclusion
+
+    return conclusion.write(target / "book" / "conclusion.md", placeholder=placeholder)
+
+
 def stage(target: Path, mode: str) -> None:
     if mode == "scoreboard":
         write_scoreboard(target)
+        write_conclusion(target)
         return
     chapters = chapter_sources()
     if mode == "executed":
@@ -80,11 +90,13 @@ def stage(target: Path, mode: str) -> None:
     for folder in ["book", "src", "_mathjax"]:
         shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    # Never the scoreboard in book/: that one may predate this run's chapters.
+    # Never the scoreboard (or the conclusion's claims) in book/: they may predate this run's chapters.
     if mode == "executed":
         write_scoreboard(target)
+        write_conclusion(target)
     else:
         (target / "book" / "scoreboard.md").write_text(PLACEHOLDER_SCOREBOARD)
+        write_conclusion(target, placeholder=True)
     shutil.copy2(ROOT / "_toc.yml", target / "_toc.yml")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if mode == "executed":
