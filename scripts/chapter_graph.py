@@ -112,7 +112,7 @@ def title(path: Path) -> str:
     return match[1].strip() if match else path.stem
 
 
-def short_label(number: int, path: Path, width: int = 23, lines: int = 2) -> str:
+def short_label(number: int, path: Path, width: int = 17, lines: int = 3) -> str:
     """'NN Title' in at most ``lines`` lines: the title up to its colon, shortened at a word."""
     wrapped = textwrap.wrap(f"{number:02d} {title(path).split(':')[0]}", width=width)
     if len(wrapped) > lines:
@@ -188,7 +188,7 @@ def draw(out: Path) -> set[tuple[int, int]]:
     n_layers = max(k for k, _ in place.values()) + 1
     n_rows = max([row for _, row in place.values()]
                  + [row for route in routes.values() for _, row in route]) + 1
-    width, height, gap_x, gap_y, scale = 2.35, 0.5, 0.9, 0.22, 0.82
+    width, height, gap_x, gap_y, scale = 2.05, 0.66, 0.42, 0.14, 0.72
     plt.rcParams["svg.hashsalt"] = "infobounds"
     fig, ax = plt.subplots(figsize=(scale * (n_layers * (width + gap_x) - gap_x) + 0.3,
                                     scale * n_rows * (height + gap_y) + 0.9))
@@ -206,7 +206,7 @@ def draw(out: Path) -> set[tuple[int, int]]:
                                facecolor=colour, alpha=0.25, edgecolor=colour, linewidth=1.2)
         patch.set_gid(f"chapter-{n:02d}")
         ax.add_patch(patch)
-        ax.text(x + 0.07, y + height / 2, short_label(n, path), ha="left", va="center", fontsize=8.4)
+        ax.text(x + 0.06, y + height / 2, short_label(n, path), ha="left", va="center", fontsize=8.4)
     for a, b in sorted(edges):
         (xa, ya), (xb, yb) = corner(*place[a]), corner(*place[b])
         points = [(xa + width, ya + height / 2)]
@@ -223,7 +223,7 @@ def draw(out: Path) -> set[tuple[int, int]]:
     names = dict(part_of.values())
     handles = [Patch(facecolor=c, alpha=0.4, edgecolor=c, label=f"Part {r}: {names[r]}")
                for r, c in COLOURS.items() if r in names]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8.4,
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8.6,
               frameon=False)
     fig.savefig(out, format=out.suffix[1:], bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)

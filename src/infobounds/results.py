@@ -410,7 +410,7 @@ def _has_metrics(results: dict) -> bool:
 
 def scoreboard_markdown() -> str:
     """The scoreboard page: per chapter (a section linking to it) and metric, what the metric
-    measures, which direction is better and its chance level (:mod:`infobounds.metric_catalogue`),
+    measures, which direction is better and its chance level (``infobounds.metric_catalogue``),
     the paper's value where the chapter recorded one, and ours in each profile with its note and
     provenance (hardware, date, git sha); then the chapters' claims with the measured effect and
     whether each held; then the recorded chapter runs. The full-profile column appears once some
