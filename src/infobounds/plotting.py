@@ -182,10 +182,12 @@ def plot_rate_distortion(points: Mapping[str, tuple[Sequence[float], Sequence[fl
 
 
 def plot_latent_traversals(decode, z0, dims: Sequence[int], values: Sequence[float], *, ax=None,
-                           title: str | None = None, row_labels: Sequence[str] | None = None):
+                           title: str | None = None, row_labels: Sequence[str] | None = None,
+                           value_label: str | None = None):
     """Latent traversals (chapters 13-14): row i decodes ``z0`` with coordinate ``dims[i]`` set to
     each of ``values`` in turn. ``decode`` maps an (n, K) tensor of codes to (n, 1, H, W) or (n, H, W)
-    images in [0, 1]; ``z0`` is one code (K,)."""
+    images in [0, 1]; ``z0`` is one code (K,). With ``value_label`` the columns get an axis: the
+    traversal values as ticks under the grid and ``value_label`` as its title."""
     import torch
 
     z0 = torch.as_tensor(z0).reshape(-1)
@@ -199,6 +201,15 @@ def plot_latent_traversals(decode, z0, dims: Sequence[int], values: Sequence[flo
     labels = row_labels if row_labels is not None else [f"z{d}" for d in dims]
     for i, label in enumerate(labels):
         ax.text(-2, i * (h + 1) + h / 2, label, ha="right", va="center", fontsize="small")
+    if value_label is not None:
+        w = images.shape[-1]
+        ax.set_axis_on()
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_yticks([])
+        ax.set_xticks([c * (w + 1) + (w - 1) / 2 for c in range(len(values))],
+                      [f"{v:g}" for v in values], fontsize="small")
+        ax.set_xlabel(value_label)
     return ax
 
 
@@ -266,4 +277,111 @@ def plot_tradeoff(runs, metric: str, *, x: str = "distortion", method: str = "me
     ax.set_ylabel(ylabel if ylabel is not None else metric)
     if legend:
         ax.legend(fontsize="small")
+    return ax
+
+
+def plot_diagram(boxes: Mapping[str, tuple], arrows: Sequence[tuple] = (), *, ax=None,
+                 size: tuple[float, float] | None = None, fontsize: float = 10):
+    """A schematic of a model as labelled boxes joined by arrows (the book's model diagrams).
+
+    ``boxes`` maps a name to ``(x, y, text)`` or ``(x, y, text, colour)``: the box's centre in
+    data coordinates (the axes span the boxes with a margin and are hidden), its label (mathtext
+    allowed) and its face colour (default light grey). Each arrow is ``(start, end)`` or
+    ``(start, end, options)`` with ``options`` a dict of ``label`` (text placed beside the
+    arrow's middle), ``at_start`` and ``at_end`` (where the arrow leaves and meets each box, as
+    fractions of its width and height; default the right edge of the start and the left edge of
+    the end) and any other key passed to the arrow's ``arrowprops`` (``ls``,
+    ``connectionstyle``, ``color``). Arrows end on the boxes' edges because they are placed in
+    each box's own coordinates. Returns the axes and the boxes' text artists by name.
+    """
+    if not boxes:
+        raise ValueError("boxes is empty: a diagram needs at least one box")
+    for name, box in boxes.items():
+        if len(box) not in (3, 4):
+            raise ValueError(f"box {name!r} is {box!r}; expected (x, y, text) or (x, y, text, colour)")
+        if not (np.isfinite(box[0]) and np.isfinite(box[1])):
+            raise ValueError(f"box {name!r} has a non-finite position ({box[0]}, {box[1]})")
+    for arrow in arrows:
+        for end in arrow[:2]:
+            if end not in boxes:
+                raise ValueError(f"arrow {arrow[:2]!r} names the box {end!r}, which is not in boxes "
+                                 f"({', '.join(boxes)})")
+    xs = [box[0] for box in boxes.values()]
+    ys = [box[1] for box in boxes.values()]
+    if ax is None:
+        width = size[0] if size else max(4.0, 1.1 * (max(xs) - min(xs)) + 2.5)
+        height = size[1] if size else max(1.6, 1.1 * (max(ys) - min(ys)) + 1.4)
+        _, ax = plt.subplots(figsize=(width, height))
+    ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.axis("off")
+    nodes = {}
+    for name, (x, y, text, *colour) in boxes.items():
+        face = colour[0] if colour else "0.93"
+        nodes[name] = ax.text(x, y, text, ha="center", va="center", fontsize=fontsize,
+                              bbox=dict(boxstyle="round,pad=0.45", fc=face, ec="0.35"))
+    ax.figure.canvas.draw()  # the boxes' sizes, so that the arrows end on their edges
+    for start, end, *rest in arrows:
+        options = dict(rest[0]) if rest else {}
+        label = options.pop("label", "")
+        at_start = options.pop("at_start", (1, 0.5))
+        at_end = options.pop("at_end", (0, 0.5))
+        line = dict(arrowstyle="-|>", color="0.3", lw=1.2)
+        line.update(options)
+        ax.annotate("", xy=at_end, xycoords=nodes[end], xytext=at_start, textcoords=nodes[start],
+                    arrowprops=line)
+        if label:
+            (x0, y0), (x1, y1) = boxes[start][:2], boxes[end][:2]
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.22, label, ha="center", va="bottom",
+                    fontsize=fontsize)
+    return ax, nodes
+
+
+# Where each region's label sits in an information diagram of two or three unit circles: the
+# regions are named by the circles they lie in ("0", "01", "012", ...).
+_DIAGRAM_CENTRES = {2: [(-0.55, 0.0), (0.55, 0.0)],
+                    3: [(-0.55, 0.35), (0.55, 0.35), (0.0, -0.6)]}
+_DIAGRAM_LABELS = {
+    2: {"0": (-0.95, 0.0), "1": (0.95, 0.0), "01": (0.0, 0.0)},
+    3: {"0": (-0.95, 0.55), "1": (0.95, 0.55), "2": (0.0, -1.15), "01": (0.0, 0.72),
+        "02": (-0.55, -0.35), "12": (0.55, -0.35), "012": (0.0, 0.05)},
+}
+
+
+def plot_information_diagram(names: Sequence[str], regions: Mapping[str, str], *, ax=None,
+                             fontsize: float = 10, title: str | None = None):
+    """An information diagram (MacKay 2003, Figure 8.1; Yeung's I-measure) of two or three
+    variables: one circle per variable, standing for its entropy, and a label in each region.
+
+    ``names`` are the circles' labels (e.g. ``["H(X)", "H(Y)"]``); ``regions`` maps a region,
+    named by the indices of the circles it lies in (``"0"``, ``"1"``, ``"01"`` for two circles;
+    also ``"2"``, ``"02"``, ``"12"``, ``"012"`` for three), to its text, e.g.
+    ``{"0": "H(X|Y)", "01": "I(X;Y)", "1": "H(Y|X)"}``. Regions left out stay blank. The areas
+    are not proportional to the quantities. Returns the axes.
+    """
+    from matplotlib.patches import Circle
+
+    if len(names) not in _DIAGRAM_CENTRES:
+        raise ValueError(f"names has {len(names)} entries; an information diagram has 2 or 3 circles")
+    places = _DIAGRAM_LABELS[len(names)]
+    for region in regions:
+        if region not in places:
+            raise ValueError(f"region {region!r} is not a region of {len(names)} circles; "
+                             f"use one of {', '.join(places)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.6 if len(names) == 2 else 4.2))
+    colours = sns.color_palette("colorblind", len(names))
+    for (cx, cy), name, colour in zip(_DIAGRAM_CENTRES[len(names)], names, colours):
+        ax.add_patch(Circle((cx, cy), 1.0, fc=(*colour, 0.18), ec=colour, lw=1.6))
+        dx, dy = (cx, cy)
+        ax.text(cx + 0.75 * np.sign(dx), cy + (1.12 if dy >= 0 else -1.18), name, color=colour,
+                ha="center", va="center", fontsize=fontsize + 1, fontweight="bold")
+    for region, text in regions.items():
+        ax.text(*places[region], text, ha="center", va="center", fontsize=fontsize)
+    ax.set_xlim(-1.8, 1.8)
+    ax.set_ylim(-1.9 if len(names) == 3 else -1.4, 1.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
     return ax
