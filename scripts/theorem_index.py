@@ -1,8 +1,9 @@
-"""Write ``book/theorems.md``: every theorem, lemma, proposition and corollary of the book, by chapter.
+"""Write ``book/theorems.md``: every definition, theorem, lemma, proposition and corollary of the book,
+by chapter.
 
-Generated at set-up from the chapters listed in ``_toc.yml`` (a chapter's results are the
-``{prf:theorem}``, ``{prf:lemma}``, ``{prf:proposition}`` and ``{prf:corollary}`` directives that
-carry a ``:label:``), so the index cannot fall behind the book. Each entry is a ``{prf:ref}`` link;
+Generated at set-up from the chapters listed in ``_toc.yml`` (a chapter's entries are the
+``{prf:definition}``, ``{prf:theorem}``, ``{prf:lemma}``, ``{prf:proposition}`` and
+``{prf:corollary}`` directives that carry a ``:label:``), so the index cannot fall behind the book. Each entry is a ``{prf:ref}`` link;
 the strict build fails if a label does not resolve.
 
 Usage: python scripts/theorem_index.py [OUT.md]
@@ -15,7 +16,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{prf:(theorem|lemma|proposition|corollary)\}\s*(.*)$")
+DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{prf:(definition|theorem|lemma|proposition|corollary)\}\s*(.*)$")
 LABEL = re.compile(r"^:label:\s*(\S+)")
 TITLE = re.compile(r"^# (.+)$")
 
@@ -36,7 +37,8 @@ def results(chapter: Path) -> tuple[str, list[tuple[str, str, str]]]:
 def index() -> str:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     out = ["(theorem-index)=", "# Index of theorems", "",
-           "Every theorem, lemma, proposition and corollary proved in the book, in the order they appear.", ""]
+           "Every definition, and every theorem, lemma, proposition and corollary proved in the book, in "
+           "the order they appear.", ""]
     for part in toc["parts"]:
         files = [c["file"] for c in part["chapters"] if c["file"].startswith("chapters/")]
         if not files:
