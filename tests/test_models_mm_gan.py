@@ -59,6 +59,31 @@ def test_losses_players_and_missing_modalities():
     assert float(a.detach()) == pytest.approx(float(b.detach()))
 
 
+@pytest.mark.parametrize("shape", [None, (1, 4, 4)])
+def test_batch_without_a_complete_pair_trains_every_head_but_the_pairs(shape):
+    # Only unimodal examples (half x, half y): the ALI and marginal heads still learn, the contrastive
+    # head has no term, and the generators' loss is finite. (On the old code the empty selection of
+    # complete pairs failed to reshape: 'cannot reshape tensor of 0 elements'.)
+    if shape is None:
+        model = MultimodalGAN(MMGANConfig(hidden=(16,), disc_hidden=(16,), cycle_weight=1.0))
+        x, y, _ = two_modality_mixture(32, seed=0)
+    else:
+        model = MultimodalGAN(MMGANConfig(x_shape=shape, y_shape=shape, hidden=(8,), disc_hidden=(8,),
+                                          output="sigmoid"))
+        x, y = torch.rand(32, *shape), torch.rand(32, *shape)
+    mask = torch.ones(32, 2)
+    mask[:16, 1], mask[16:, 0] = 0, 0
+    disc = model.disc_loss((x, y, mask))
+    assert set(disc.terms) == set(HEADS) - {"xy"}
+    out = model.loss((x, y, mask))
+    assert all(torch.isfinite(v.detach()) for v in out.terms.values()) and float(out.terms["unpaired"].detach()) > 0
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    fit(model, BatchStream(x, y, mask, batch_size=32), steps=2, progress=False)
+    moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert not any(n.startswith("heads.xy.") for n in moved)
+    assert any(n.startswith("generators.") for n in moved) and any(n.startswith("heads.xz.") for n in moved)
+
+
 def test_fit_moves_both_players_and_generation():
     model = MultimodalGAN(MMGANConfig(hidden=(16,), disc_hidden=(16,)))
     x, y, _ = two_modality_mixture(256, seed=0)

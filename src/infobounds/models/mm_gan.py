@@ -106,7 +106,9 @@ class MultimodalGAN(Trainable):
 
     # -- pieces ----------------------------------------------------------------------------------
     def _flat(self, v):
-        return v.reshape(v.shape[0], -1)
+        # The width is spelled out: reshape(0, -1) is ambiguous, and a batch without a complete pair
+        # (all examples unimodal) passes an empty selection of paired rows.
+        return v.reshape(v.shape[0], math.prod(v.shape[1:]))
 
     def generate(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(G_x(z), G_y(z)), flattened."""
