@@ -48,3 +48,19 @@ def test_the_claims_column_is_the_recorded_verdict(tmp_path, monkeypatch, holds,
     row = _row(conclusion.conclusion_markdown(), stem)
     assert row.endswith(f"| `teb_estimate_recovers_te`: {verdict} |")
     assert _row(conclusion.conclusion_markdown(placeholder=True), stem).endswith(f"| {conclusion.PLACEHOLDER} |")
+
+
+def test_a_staged_book_gets_the_verdicts_of_the_run_that_built_it(tmp_path, monkeypatch):
+    import stage_book
+
+    monkeypatch.setenv("INFOBOUNDS_RESULTS", str(tmp_path / "run-results"))
+    target = tmp_path / "book-stage"
+    (target / "book").mkdir(parents=True)
+    stage_book.write_conclusion(target, placeholder=True)  # what 'sources' writes before the chapters run
+    stem = "04_transfer_entropy_bottleneck"
+    assert _row((target / "book" / "conclusion.md").read_text(), stem).endswith(f"| {conclusion.PLACEHOLDER} |")
+    results.record_claim(stem, "teb_estimate_recovers_te", "The estimate recovers TE.", 0.02, 0.004, 3, True,
+                         profile="quick")
+    stage_book.stage(target, "scoreboard")  # after the chapters ran
+    assert _row((target / "book" / "conclusion.md").read_text(), stem).endswith(
+        "| `teb_estimate_recovers_te`: holds (quick) |")

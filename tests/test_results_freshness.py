@@ -227,5 +227,6 @@ def test_the_built_book_gets_its_scoreboard_after_the_chapters_run(tmp_path, mon
     assert "written after the chapters execute" in before and "(scoreboard-claims)=" in before
     results.record("01_information_measures", "recorded_by_the_build", 4.5, profile="quick")  # a chapter runs
     stage_book.stage(target, "scoreboard")
-    assert "| 01_information_measures | recorded_by_the_build | — | not yet run on a GPU | 4.5" in (
-        target / "book" / "scoreboard.md").read_text()
+    board = (target / "book" / "scoreboard.md").read_text()
+    assert "### {doc}`../chapters/01_information_measures`" in board
+    assert "| recorded_by_the_build | — | — | — | — | 4.5" in board
