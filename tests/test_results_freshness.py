@@ -214,7 +214,8 @@ def test_the_tested_site_gets_the_scoreboard_of_the_run_that_executed_its_chapte
         (target / "chapters" / f"{chapter.stem}.ipynb").write_text("{}")
     stage_book.stage(target, "executed")
     board = (target / "book" / "scoreboard.md").read_text()
-    assert "| 01_information_measures | only_in_this_run |" in board and "0.123" in board
+    assert "### {doc}`../chapters/01_information_measures`" in board
+    assert "| only_in_this_run |" in board and "0.123" in board
     assert "infonce_at_10_nats" not in board  # a committed metric this run did not record
 
 
