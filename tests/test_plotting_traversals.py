@@ -18,14 +18,16 @@ def decode(codes):
 
 def test_value_axis_ticks_name_the_traversal_values():
     values = np.linspace(-2, 2, 5)
-    _, ax = plt.subplots()
-    plot_latent_traversals(decode, torch.zeros(3), [0, 2], values, ax=ax,
-                           value_label="value of the latent")
+    with plt.rc_context({"axes.grid": True}):  # the book's theme draws a grid
+        _, ax = plt.subplots()
+        plot_latent_traversals(decode, torch.zeros(3), [0, 2], values, ax=ax,
+                               value_label="value of the latent")
     assert ax.get_xlabel() == "value of the latent"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["-2", "-1", "0", "1", "2"]
     centres = ax.get_xticks()
     np.testing.assert_allclose(centres, [2.0, 8.0, 14.0, 20.0, 26.0])  # width 5, gap 1
     assert [t.get_text() for t in ax.texts] == ["z0", "z2"]
+    assert not any(line.get_visible() for line in ax.get_xgridlines())  # over the images
     plt.close("all")
 
 

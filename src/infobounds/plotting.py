@@ -206,9 +206,10 @@ def plot_latent_traversals(decode, z0, dims: Sequence[int], values: Sequence[flo
         ax.set_axis_on()
         for spine in ax.spines.values():
             spine.set_visible(False)
+        ax.grid(False)  # grid lines would cross the images
         ax.set_yticks([])
         ax.set_xticks([c * (w + 1) + (w - 1) / 2 for c in range(len(values))],
-                      [f"{v:g}" for v in values], fontsize="small")
+                      [f"{v:.3g}" for v in values], fontsize="small")
         ax.set_xlabel(value_label)
     return ax
 
