@@ -56,6 +56,7 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 # The chapters whose conventions are enforced; a converted chapter is added here.
 CONVERTED = {
     "04_transfer_entropy_bottleneck",
+    "08_gans",
     "13_factorvae",
 }
 
