@@ -55,6 +55,8 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
 # The chapters whose conventions are enforced; a converted chapter is added here.
 CONVERTED = {
+    "01_information_measures",
+    "02_information_bottleneck",
     "04_transfer_entropy_bottleneck",
     "08_gans",
     "13_factorvae",
