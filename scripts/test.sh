@@ -17,9 +17,13 @@ rm -rf "$stage"
 export INFOBOUNDS_RESULTS=${INFOBOUNDS_RESULTS:-$PWD/$stage/results}
 export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 
+# Test files run in parallel, one worker per core (CI has 2): --dist loadfile keeps a file's tests,
+# and a chapter's cells with their kernel, in one worker. Unit tests use one thread each (conftest);
+# a chapter keeps torch's default thread count, so its numbers are those of a run on its own.
+workers=${INFOBOUNDS_TEST_WORKERS:-2}
 start=$SECONDS
-echo "== unit tests and chapters (nbval, quick profile)"
-.venv/bin/python -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+echo "== unit tests and chapters (nbval, quick profile), $workers workers"
+.venv/bin/python -m pytest tests chapters -n "$workers" --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
   -p no:cacheprovider --durations=10 --junitxml="$stage/junit-tests-and-chapters.xml"
 echo "== smoke run of the full profile: every chapter with the paper's networks, configs and batch sizes, a few steps"
 # INFOBOUNDS_SMOKE cuts every fit() to a few steps and every data set to a few hundred examples, stands in
@@ -28,8 +32,8 @@ echo "== smoke run of the full profile: every chapter with the paper's networks,
 smoke_start=$SECONDS
 smoke_results=$(mktemp -d)
 env -u INFOBOUNDS_EXECUTED_DIR INFOBOUNDS_PROFILE=full INFOBOUNDS_SMOKE=1 INFOBOUNDS_RESULTS="$smoke_results" \
-  .venv/bin/python -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
-  -p no:cacheprovider -q --junitxml="$stage/junit-smoke.xml"
+  .venv/bin/python -m pytest chapters -n "$workers" --dist loadfile --nbval-lax --nbval-current-env \
+  --nbval-cell-timeout=600 -p no:cacheprovider -q --junitxml="$stage/junit-smoke.xml"
 rm -rf "$smoke_results"
 SMOKE_S=$((SECONDS - smoke_start))
 echo "== the smoke run took $SMOKE_S s"
