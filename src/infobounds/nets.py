@@ -13,8 +13,8 @@ OUTPUTS = ("identity", "sigmoid")
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
-    """A multi-layer perceptron ``in_dim -> hidden... -> out_dim`` with ``activation`` between layers
-    and a linear output."""
+    """A multi-layer perceptron with layer sizes ``[in_dim, *hidden, out_dim]``, ``activation``
+    between layers and a linear output."""
     if in_dim <= 0 or out_dim <= 0 or any(h <= 0 for h in hidden):
         raise ValueError(f"layer sizes must be positive, got in={in_dim}, hidden={list(hidden)}, out={out_dim}")
     sizes = [in_dim, *hidden]

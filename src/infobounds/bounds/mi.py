@@ -4,15 +4,15 @@ Chapter ``information_measures`` derives each bound. All of them are evaluated o
 scores ``scores[i, j] = f(x_i, y_j)`` over a batch of ``K`` pairs, whose diagonal holds the samples
 of the joint p(x, y) and whose off-diagonal entries stand in for samples of p(x) p(y):
 
-==========  =================================================================  ===================
-name        bound (nats)                                                       reference
-==========  =================================================================  ===================
-``ba``      h(X) + E_p log q(x|y)         (needs a decoder q and h(X))          Barber & Agakov 2003
-``dv``      E_p f - log E_{p(x)p(y)} e^f  (Donsker-Varadhan; MINE)              Belghazi et al. 2018
-``nwj``     E_p f - e^{-1} E_{p(x)p(y)} e^f                                     Nguyen et al. 2010
-``infonce`` E [ f(x_i,y_i) - log 1/K sum_j e^{f(x_i,y_j)} ]  (<= log K)         van den Oord et al. 2018
-``js``      critic trained on the Jensen-Shannon objective, then NWJ(f + 1)   Poole et al. 2019
-==========  =================================================================  ===================
+===========  ===============================================================  ========================
+name         bound (nats)                                                     reference
+===========  ===============================================================  ========================
+``ba``       h(X) + E_p log q(x|y)         (needs a decoder q and h(X))       Barber & Agakov 2003
+``dv``       E_p f - log E_{p(x)p(y)} e^f  (Donsker-Varadhan; MINE)           Belghazi et al. 2018
+``nwj``      E_p f - e^{-1} E_{p(x)p(y)} e^f                                  Nguyen et al. 2010
+``infonce``  E [ f(x_i,y_i) - log 1/K sum_j e^{f(x_i,y_j)} ]  (<= log K)      van den Oord et al. 2018
+``js``       critic trained on the Jensen-Shannon objective, then NWJ(f + 1)  Poole et al. 2019
+===========  ===============================================================  ========================
 
 The **value** of a bound and the **training objective** of its critic are kept apart: they coincide
 for DV, NWJ and InfoNCE, but the JS estimator trains on the JS divergence and reports NWJ(f + 1)

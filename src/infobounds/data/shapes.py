@@ -4,15 +4,15 @@ r"""Procedural dSprites-style shapes with known generative factors (chapters ``f
 Every image shows one white shape on black and is a deterministic function of five discrete factors,
 the same grid as dSprites (Matthey et al., 2017):
 
-=============  ======  ==================================================================
-factor         levels  values
-=============  ======  ==================================================================
-``shape``      3       square, ellipse, heart
-``scale``      6       0.5, 0.6, ..., 1.0 (relative size)
-``orientation`` 40     2 pi k / 40, k = 0..39 (radians, counter-clockwise)
-``pos_x``      32      (50.5 + 5 i) / 256, i = 0..31, from 0.197 to 0.803 of the width
-``pos_y``      32      the same, from the top
-=============  ======  ==================================================================
+================  ======  ==================================================================
+factor            levels  values
+================  ======  ==================================================================
+``shape``         3       square, ellipse, heart
+``scale``         6       0.5, 0.6, ..., 1.0 (relative size)
+``orientation``   40      2 pi k / 40, k = 0..39 (radians, counter-clockwise)
+``pos_x``         32      (50.5 + 5 i) / 256, i = 0..31, from 0.197 to 0.803 of the width
+``pos_y``         32      the same, from the top
+================  ======  ==================================================================
 
 so there are 3 x 6 x 40 x 32 x 32 = 737,280 combinations. As in dSprites the orientation runs over
 a full turn for every shape, so the square's orientation is only identifiable modulo pi/2 and the
