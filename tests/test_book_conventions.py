@@ -57,9 +57,16 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 CONVERTED = {
     "01_information_measures",
     "02_information_bottleneck",
+    "03_bottleneck_family",
     "04_transfer_entropy_bottleneck",
+    "05_distribution_shift",
+    "06_vae_rate_distortion",
+    "07_rate_distortion_sandwich",
     "08_gans",
+    "11_wasserstein_autoencoders",
+    "12_closed_loop_transcription",
     "13_factorvae",
+    "14_stiefel_rkm",
 }
 
 MAX_CODE_LINE = 88
