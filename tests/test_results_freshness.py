@@ -6,8 +6,10 @@ regenerated, so the scoreboard cannot list a number no chapter computes any more
 
 The chapters are read statically: each code cell is parsed, and the name argument of every call is
 a string literal or an f-string, which becomes a regular expression (each ``{...}`` matches one or
-more characters), as in the code review's check (B5). A name built any other way is reported, since
-it could not be checked.
+more characters), as in the code review's check (B5). A name may also be the loop variable of
+``for name, ... in CLAIMS.items()`` (or ``for name in CLAIMS``) where the chapter assigns ``CLAIMS``
+a dict written out with literal or f-string keys (or a dict comprehension with such a key): the
+names are then those keys. A name built any other way is reported, since it could not be checked.
 """
 
 from __future__ import annotations
@@ -60,12 +62,74 @@ def _name_pattern(node: ast.expr) -> str | None:
     return None
 
 
+def _literal_dicts(trees: list[ast.Module]) -> dict[str, list[str]]:
+    """The key patterns of the chapter's dicts of literal or f-string keys, by variable name, read in
+    source order over all cells: ``D = {...}``; ``D = {k: ... for k, ... in E.items()}`` (the keys of
+    ``E``) or with a literal or f-string key; and ``D["..."] = ...`` adds a key to ``D``."""
+    assignments = [(i, node.lineno, node) for i, tree in enumerate(trees) for node in ast.walk(tree)
+                   if isinstance(node, ast.Assign) and len(node.targets) == 1]
+    dicts: dict[str, list[str]] = {}
+    for _, _, node in sorted(assignments, key=lambda a: a[:2]):
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and target.value.id in dicts:
+            key = _name_pattern(target.slice)
+            if key is None:
+                del dicts[target.value.id]  # a key the scan cannot read: the dict is unknown
+            else:
+                dicts[target.value.id].append(key)
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        dicts.pop(target.id, None)
+        if isinstance(value, ast.Dict):
+            patterns = [_name_pattern(k) if k is not None else None for k in value.keys]
+        elif isinstance(value, ast.DictComp):
+            generator = value.generators[0]
+            keys = _name_pattern(value.key) or _loop_key_patterns(value.key, [generator], dicts)
+            patterns = [keys]
+        else:
+            continue
+        if None not in patterns:
+            dicts[target.id] = patterns
+    return dicts
+
+
+def _loop_key_patterns(name: ast.expr, loops: list, dicts: dict[str, list[str]]) -> str | None:
+    """The keys a loop variable ``name`` runs over, as one regular expression: ``for name, ... in
+    D.items()`` or ``for name in D`` around the call, with ``D`` a dict of literal keys."""
+    if not isinstance(name, ast.Name):
+        return None
+    for loop in reversed(loops):  # the innermost loop that binds the name
+        target = loop.target.elts[0] if isinstance(loop.target, ast.Tuple) and loop.target.elts else loop.target
+        if not (isinstance(target, ast.Name) and target.id == name.id):
+            continue
+        source = loop.iter
+        if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute) \
+                and source.func.attr in ("items", "keys") and not source.args:
+            source = source.func.value
+        if isinstance(source, ast.Name) and source.id in dicts:
+            return "|".join(f"(?:{p})" for p in dicts[source.id])
+        return None
+    return None
+
+
+def _calls_with_loops(tree: ast.AST, loops: tuple[ast.For, ...] = ()):
+    """Every call node of ``tree`` with the ``for`` loops around it, outermost first."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.Call):
+            yield child, list(loops)
+        yield from _calls_with_loops(child, loops + (child,) if isinstance(child, ast.For) else loops)
+
+
 def record_calls(chapter: Path) -> tuple[list[RecordCall], list[str]]:
     """Every ``record(``/``record_claim(`` call of the chapter's code (as a function or an attribute,
     ``results.record``), with the problems that keep a call from being checked."""
     calls, problems = [], []
-    for cell in _code_cells(chapter):
-        for node in ast.walk(ast.parse(cell)):
+    trees = [ast.parse(cell) for cell in _code_cells(chapter)]
+    dicts = _literal_dicts(trees)
+    for tree in trees:
+        for node, loops in _calls_with_loops(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
@@ -79,7 +143,9 @@ def record_calls(chapter: Path) -> tuple[list[RecordCall], list[str]]:
                 problems.append(f"{where} records for {ast.unparse(target) if target else '?'}, not "
                                 f"'{chapter.stem}' as a literal")
                 continue
-            pattern = _name_pattern(args[keyword]) if keyword in args else None
+            pattern = None
+            if keyword in args:
+                pattern = _name_pattern(args[keyword]) or _loop_key_patterns(args[keyword], loops, dicts)
             if pattern is None:
                 problems.append(f"{where}: the {kind} name must be a string literal or an f-string to be checked")
                 continue
@@ -135,6 +201,33 @@ def test_the_scan_finds_literal_and_f_string_names(tmp_path):
     assert any(c.pattern.fullmatch("distortion_factorvae") for c in metrics)
     assert any(c.pattern.fullmatch("tc_check") for c in metrics)
     assert not any(c.pattern.fullmatch("not_a_metric") for c in metrics)
+
+
+def test_the_scan_reads_claim_names_from_a_loop_over_a_literal_dict(tmp_path):
+    chapter = tmp_path / "99_scan.md"
+    chapter.write_text("```{code-cell} ipython3\n"
+                       "claims = {'a_beats_b': (c1, 'A beats B.'), f'a_beats_{other}': (c2, 'A beats it.')}\n"
+                       "more = {name: c for name, (c, _) in claims.items()}\n"
+                       "built = {}\n"
+                       "built[f'late_{k}'] = 1\n"
+                       "```\n\n```{code-cell} ipython3\n"
+                       "for name, (c, statement) in claims.items():\n"
+                       '    record_claim("99_scan", name, statement, 0.1, 0.0, 3, True, profile="quick")\n'
+                       "for name in more:\n"
+                       '    record("99_scan", name, 1.0, profile="quick")\n'
+                       "for name, v in built.items():\n"
+                       '    record("99_scan", name, v, profile="quick")\n'
+                       "for name in sorted(claims):\n"
+                       '    record_claim("99_scan", name, "x", 0.1, 0.0, 3, True, profile="quick")\n'
+                       "```\n")
+    calls, problems = record_calls(chapter)
+    claim, metric, late = calls
+    assert claim.pattern.fullmatch("a_beats_b") and claim.pattern.fullmatch("a_beats_c")
+    assert not claim.pattern.fullmatch("b_beats_a")  # only the dict's keys, not any name
+    assert metric.pattern.fullmatch("a_beats_b") and not metric.pattern.fullmatch("elsewhere")
+    assert late.pattern.fullmatch("late_x") and not late.pattern.fullmatch("a_beats_b")
+    # a loop over something other than a dict the scan can read stays unchecked, and says so
+    assert len(problems) == 1 and "the claim name must be a string literal" in problems[0]
 
 
 # Controls: the check fails on a results file with a key no chapter makes, and on a chapter that
