@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infobounds.data.iterators import BatchStream
-from infobounds.models.meme import MEME, MEMEConfig, importance_weights
+from infobounds.models.meme import MEME, FixedDensityCase, FixedDensityMEME, MEMEConfig, importance_weights
 from infobounds.training import fit
 
 # The referee's counterexample (chapter 19, item 19-1): one latent coordinate,
@@ -32,19 +32,6 @@ def test_importance_weights_on_a_gaussian_case():
     assert float((w * (z - mean_post) ** 2).mean()) == pytest.approx(var_post, abs=5e-3)
 
 
-class _Counterexample(MEME):
-    """MEME whose encoders and decoders are the fixed densities above (modality 0 is s, 1 is t)."""
-
-    def expert(self, m, v):
-        mean, var = (Q_MEAN, Q_VAR) if m == 0 else (P_MEAN, P_VAR)
-        return torch.full_like(v, mean), torch.full_like(v, math.log(var))  # (B, 1)
-
-    def log_lik(self, m, v, z):
-        if m == 0:  # log N(s; z, S_VAR)
-            return -0.5 * (math.log(2 * math.pi * S_VAR) + (S_OBS - z) ** 2 / S_VAR).sum(-1)
-        return torch.nn.functional.logsigmoid(SLOPE * z).sum(-1)  # log q(t=1|z)
-
-
 def _counterexample_exact() -> tuple[float, float, float]:
     """(L(s,t), the expected-KL surrogate, log p(s|t)) by quadrature on a fine grid (closed form for the last)."""
     z = torch.linspace(-15.0, 15.0, 600_001, dtype=torch.float64)
@@ -61,6 +48,22 @@ def _counterexample_exact() -> tuple[float, float, float]:
     return float(bound), float(surrogate), log_p_s_t
 
 
+def test_fixed_density_case_quadrature_matches_an_independent_one():
+    # The chapter's table comes from FixedDensityCase; this file computes the same three numbers its
+    # own way (the bound as one integral, not fit term minus prior term). Control: a case with another
+    # slope differs by more than the tolerance (checked below).
+    case = FixedDensityCase()
+    assert (case.q_mean, case.q_var, case.p_mean, case.p_var, case.s_obs, case.s_var, case.slope) == \
+        (Q_MEAN, Q_VAR, P_MEAN, P_VAR, S_OBS, S_VAR, SLOPE)
+    bound, surrogate, log_p_s_t = _counterexample_exact()
+    exact = case.quadrature()
+    assert exact["weighted"] == pytest.approx(bound, abs=1e-6)
+    assert exact["expected_kl"] == pytest.approx(surrogate, abs=1e-6)
+    assert case.log_p_s_given_t() == pytest.approx(log_p_s_t, abs=1e-12)
+    other = FixedDensityCase(slope=2.0).quadrature()
+    assert abs(other["weighted"] - bound) > 1.0
+
+
 @pytest.mark.parametrize("prior_term", ["weighted", "expected_kl"])
 def test_supervised_term_is_the_proved_bound_or_the_named_surrogate(prior_term):
     # Monte Carlo over 40 000 rows, 100 draws each for q(t|s). Measured in numpy with 10^6 rows: the
@@ -69,8 +72,8 @@ def test_supervised_term_is_the_proved_bound_or_the_named_surrogate(prior_term):
     # the two objectives differ by 102 nats, and the old code (always expected_kl) fails "weighted".
     exact_bound, exact_surrogate, log_p_s_t = _counterexample_exact()
     assert exact_bound < log_p_s_t - 30 < log_p_s_t + 30 < exact_surrogate  # -185.7 < -146.0 < -83.2
-    model = _Counterexample(MEMEConfig(x_shape=(1,), y_shape=(1,), latent_dim=1, hidden=(2,), n_samples=99,
-                                       n_pseudo=1, prior_term=prior_term)).double()
+    model = FixedDensityMEME(FixedDensityCase(), MEMEConfig(x_shape=(1,), y_shape=(1,), latent_dim=1, hidden=(2,),
+                                                           n_samples=99, n_pseudo=1, prior_term=prior_term)).double()
     rows = torch.zeros(40_000, 1, dtype=torch.float64)
     torch.manual_seed(0)
     with torch.no_grad():

@@ -169,3 +169,63 @@ class MEME(BimodalVAE):
             if only.any():
                 terms["unsupervised"] = terms["unsupervised"] + self.unsupervised(m, v[only]) / n
         return LossTerms(terms=terms, weights={"supervision": self.config.supervision_weight})
+
+
+@dataclass(frozen=True)
+class FixedDensityCase:
+    r"""A one-dimensional pair :math:`(s, t)` whose densities are all fixed, for checking the
+    supervised term against quadrature: :math:`q(z|s) = \mathcal N(\text{q\_mean}, \text{q\_var})`,
+    :math:`p(z|t) := q(z|t) = \mathcal N(\text{p\_mean}, \text{p\_var})`,
+    :math:`p(s|z) = \mathcal N(s; z, \text{s\_var})` observed at ``s_obs``, and a Bernoulli label
+    :math:`q(t{=}1|z) = \sigma(\text{slope}\,z)` observed at :math:`t = 1` (so :math:`q(t|z) \le 1`).
+
+    The defaults are the referee's counterexample (chapter 19, item 19-1), where the authors'
+    surrogate exceeds :math:`\log p(s|t)` by about 60 nats while :math:`\mathcal L` stays below it."""
+
+    q_mean: float = -1.541
+    q_var: float = 1.421
+    p_mean: float = -3.591
+    p_var: float = 0.047
+    s_obs: float = 1.572
+    s_var: float = 0.21 ** 2
+    slope: float = 3.304
+
+    def log_p_s_given_t(self) -> float:
+        """log p(s|t) = log N(s_obs; p_mean, p_var + s_var), in closed form."""
+        return float(_log_gauss(torch.tensor(self.s_obs, dtype=torch.float64), self.p_mean, self.p_var + self.s_var))
+
+    def quadrature(self, half_width: float = 15.0, points: int = 600_001) -> dict[str, float]:
+        r""":math:`\mathcal L(s, t)` (``"weighted"``) and the authors' surrogate (``"expected_kl"``) by
+        the trapezoidal rule on a grid of ``points`` over :math:`[-\text{half\_width}, \text{half\_width}]`,
+        with the posterior :math:`q(z|s,t) = q(z|s)\,w(z)`."""
+        z = torch.linspace(-half_width, half_width, points, dtype=torch.float64)
+        log_q = _log_gauss(z, self.q_mean, self.q_var)
+        log_q_t_z = torch.nn.functional.logsigmoid(self.slope * z)
+        q_t_s = torch.trapezoid((log_q + log_q_t_z).exp(), z)
+        posterior = (log_q + log_q_t_z).exp() / q_t_s
+        kl = 0.5 * (math.log(self.p_var / self.q_var) + (self.q_var + (self.q_mean - self.p_mean) ** 2) / self.p_var - 1)
+        fit_term = torch.trapezoid(posterior * (_log_gauss(self.s_obs, z, self.s_var) - log_q_t_z), z) + torch.log(q_t_s)
+        weighted_prior = torch.trapezoid(posterior * (log_q - _log_gauss(z, self.p_mean, self.p_var)), z)
+        return {"weighted": float(fit_term - weighted_prior), "expected_kl": float(fit_term - kl)}
+
+
+class FixedDensityMEME(MEME):
+    """MEME whose encoders and decoders are the densities of a :class:`FixedDensityCase`
+    (modality 0 is s, 1 is t); its networks are built but unused."""
+
+    def __init__(self, case: FixedDensityCase, config: MEMEConfig):
+        super().__init__(config)
+        self.case = case
+
+    def expert(self, m, v):
+        mean, var = (self.case.q_mean, self.case.q_var) if m == 0 else (self.case.p_mean, self.case.p_var)
+        return torch.full_like(v, mean), torch.full_like(v, math.log(var))
+
+    def log_lik(self, m, v, z):
+        if m == 0:
+            return _log_gauss(self.case.s_obs, z, self.case.s_var).sum(-1)
+        return torch.nn.functional.logsigmoid(self.case.slope * z).sum(-1)
+
+
+def _log_gauss(v, mean, var: float):
+    return -0.5 * (math.log(2 * math.pi * var) + (v - mean) ** 2 / var)
