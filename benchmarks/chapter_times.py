@@ -2,9 +2,12 @@
 
 Each chapter (``chapters/NN_*.md``) runs in its own subprocess exactly as the test suite runs it,
 ``pytest chapters/NN_slug.md --nbval-lax --nbval-current-env`` (nbval executes the MyST notebook in a
-fresh Jupyter kernel, so its assert cells count), with ``INFOBOUNDS_PROFILE=quick``,
-``OMP_WAIT_POLICY=PASSIVE`` and ``INFOBOUNDS_RESULTS`` pointed at a temporary folder so nothing is
-written into the repository. Per chapter it records
+fresh Jupyter kernel, so its assert cells count), one chapter at a time, with
+``INFOBOUNDS_PROFILE=quick`` and ``INFOBOUNDS_RESULTS`` pointed at a temporary folder so nothing is
+written into the repository. Threads: torch's default (what a reader running one chapter gets), or
+``--threads N`` (``OMP_NUM_THREADS=N``); OpenMP's wait policy is left at its default (with
+``OMP_WAIT_POLICY=PASSIVE`` two threads took twice as long as one on small networks,
+``results/bench/chapter_threads.json``). Per chapter it records
 
 * ``wall_s``: wall-clock seconds of the subprocess;
 * ``cpu_s``: user + system CPU seconds of the subprocess and the kernel it started (``os.wait4``
@@ -18,7 +21,7 @@ It prints a Markdown table (pasteable into the README), flags every chapter over
 3 GB, compares the total with the 30-minute budget of the quick book, and writes
 ``results/bench/chapter_times.json`` (with hardware, torch version and git sha).
 
-Usage: python benchmarks/chapter_times.py [--chapters 01 02] [--timeout 900] [--out PATH]
+Usage: python benchmarks/chapter_times.py [--chapters 01 02] [--threads N] [--timeout 900] [--out PATH]
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
@@ -81,9 +82,10 @@ def _tree_rss_sampler(pid: int, peak: list[float], stop: threading.Event) -> Non
         stop.wait(0.2)
 
 
-def run_chapter(path: Path, root: Path, results_dir: str, timeout: float) -> dict:
-    env = dict(os.environ, INFOBOUNDS_PROFILE="quick", OMP_WAIT_POLICY="PASSIVE", INFOBOUNDS_OFFLINE="1",
-               INFOBOUNDS_RESULTS=results_dir, INFOBOUNDS_PROGRESS="0")
+def run_chapter(path: Path, root: Path, results_dir: str, timeout: float, threads: int | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    env.update(INFOBOUNDS_PROFILE="quick", INFOBOUNDS_OFFLINE="1", INFOBOUNDS_RESULTS=results_dir,
+               INFOBOUNDS_PROGRESS="0", **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     cmd = [sys.executable, "-m", "pytest", str(path.relative_to(root)), "--nbval-lax", "--nbval-current-env",
            "-p", "no:cacheprovider", "-q", f"--nbval-cell-timeout={int(timeout)}"]
     start = time.perf_counter()
@@ -153,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chapters", nargs="*", help="chapter numbers or stems (default: every chapter)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a chapter is killed")
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of each chapter (default: torch's default)")
     parser.add_argument("--out", type=Path, help="JSON path (default results/bench/chapter_times.json)")
     args = parser.parse_args()
     root = repository_root() or Path(__file__).resolve().parents[1]
@@ -161,7 +164,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chapter_times_") as results_dir:
         for path in files:
             print(f"running {path.name} ...", flush=True)
-            row = run_chapter(path, root, results_dir, args.timeout)
+            row = run_chapter(path, root, results_dir, args.timeout, args.threads)
             rows.append(row)
             print(f"  {row['wall_s']:.0f} s wall, {row['cpu_s']:.0f} s CPU, {row['peak_rss_mb']:.0f} MB, "
                   f"{row['pytest']}", flush=True)
@@ -181,6 +184,7 @@ def main() -> None:
         "flagged": flagged,
         "all_chapters": not args.chapters,
         "cpu_count": os.cpu_count(),
+        "threads": args.threads or f"torch default ({torch.get_num_threads()})",
         "load_average_at_end": os.getloadavg(),
         "hardware": platform.processor() or platform.machine(),
         "torch": torch.__version__,

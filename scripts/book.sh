@@ -3,19 +3,37 @@
 # any hardware) and render the HTML into _build/html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command_start=$SECONDS
 bash scripts/setup.sh
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-# The pages are built from notebooks staged in _build/book-stage (see scripts/stage_book.py: the
-# Colab button then opens the chapter's .ipynb); the HTML still lands in _build/html.
+export INFOBOUNDS_PROFILE=${INFOBOUNDS_PROFILE:-quick}
 stage=_build/book-stage
 rm -rf "$stage"
-.venv/bin/python scripts/stage_book.py sources "$stage"
+# The chapters run first, each in its own Jupyter kernel (nbval, the executor of the test command,
+# which writes each executed chapter to $stage/chapters/NN_slug.ipynb); the site is then built from
+# those notebooks with execution off, so no chapter runs twice and the scoreboard is this run's.
+# Quick profile: two chapters at a time, one thread each. On two cores that is about twice as fast
+# as one chapter at a time on two threads (measured: results/bench/chapter_threads.json), and the
+# numbers are those of the test command, which runs the chapters the same way. The full profile
+# (one GPU) runs one chapter at a time with torch's default threads.
+if [ "$INFOBOUNDS_PROFILE" = quick ]; then
+  workers=${INFOBOUNDS_BOOK_WORKERS:-2}; cell_timeout=600
+else
+  workers=${INFOBOUNDS_BOOK_WORKERS:-1}; cell_timeout=86400
+fi
+if [ "$workers" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
+export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
+echo "== executing the chapters ($INFOBOUNDS_PROFILE profile, $workers at a time)"
+chapters_start=$SECONDS
+.venv/bin/python -m pytest chapters -n "$workers" --dist loadfile --nbval-lax --nbval-current-env \
+  --nbval-cell-timeout="$cell_timeout" -p no:cacheprovider -q --junitxml="$stage/junit-chapters.xml"
+CHAPTERS_S=$((SECONDS - chapters_start))
+echo "== the chapters took $CHAPTERS_S s; building the site from them"
+# The pages are built from the staged notebooks (see scripts/stage_book.py: the Colab button then
+# opens the chapter's .ipynb); the HTML still lands in _build/html.
+.venv/bin/python scripts/stage_book.py executed "$stage"
 .venv/bin/jupyter-book build "$stage" --path-output . --all --builder html "$@"
-# The chapters have now run and recorded their results: write the scoreboard from them and rebuild
-# (an incremental build re-reads only the changed page; no chapter executes again).
-echo "== the scoreboard from the results this build's chapters recorded"
-.venv/bin/python scripts/stage_book.py scoreboard "$stage"
-.venv/bin/jupyter-book build "$stage" --path-output . --builder html "$@"
 echo "== checking the built site in a browser (headless Chromium)"
 .venv/bin/python -m pytest tests/site --site _build/html --screenshots _build/screenshots -p no:cacheprovider -q
+WALL_S=$((SECONDS - command_start)) CHAPTERS_S=$CHAPTERS_S WORKERS=$workers \
+  .venv/bin/python scripts/command_time.py book "$stage"
 echo "The book is in _build/html: open _build/html/index.html in a browser."

@@ -3,19 +3,20 @@
 Three modes:
 
 ``executed STAGE``
-    The test command runs every chapter once under nbval (``chapters/conftest.py`` writes each
-    executed chapter to ``<stage>/chapters/NN_slug.ipynb``); this adds the rest of the book around
+    The test and book commands run every chapter once under nbval (``chapters/conftest.py`` writes
+    each executed chapter to ``<stage>/chapters/NN_slug.ipynb``); this adds the rest of the book around
     them with execution turned off, so the strict site build checks references, maths, citations
     and glued numbers without executing the chapters a second time. The staged scoreboard is
     generated here, from the results those chapters just recorded (``$INFOBOUNDS_RESULTS``).
 ``sources STAGE``
-    The book command: each ``chapters/NN_slug.md`` is converted by jupytext to an unexecuted
-    notebook, and Jupyter Book executes them while building. The chapters have not run yet, so the
-    staged scoreboard only says that it is written after they run.
+    A build in which Jupyter Book executes the chapters itself, one at a time (``jupyter-book build
+    STAGE``; the book command used to work so, before it ran two chapters at a time under nbval):
+    each ``chapters/NN_slug.md`` is converted by jupytext to an unexecuted notebook. The chapters
+    have not run yet, so the staged scoreboard only says that it is written after they run.
 ``scoreboard STAGE``
     (Re)write the staged ``book/scoreboard.md`` and the claims column of ``book/conclusion.md`` from
-    the results as they are now: the book command calls it after the build has executed the
-    chapters, then rebuilds those pages.
+    the results as they are now: after a ``sources`` build has executed the chapters, call it and
+    rebuild (an incremental build re-reads only those pages).
 
 The scoreboard of a staged book is therefore always the one of the run that built it, never the
 one in ``book/`` (written whenever someone last ran ``python -m infobounds scoreboard``).

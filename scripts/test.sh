@@ -10,7 +10,9 @@ command_start=$SECONDS
 bash scripts/setup.sh
 export INFOBOUNDS_PROFILE=quick     # the profile CI and readers' laptops run
 export INFOBOUNDS_OFFLINE=1         # nothing downloads in tests
-export OMP_WAIT_POLICY=PASSIVE      # no OpenMP spin-waiting on shared 2-core machines
+# Two test files (or chapters) at a time on two cores, one thread each: two threads each would
+# oversubscribe the cores (results/bench/chapter_threads.json); the book command runs chapters alike.
+export OMP_NUM_THREADS=1
 stage=_build/tested-book
 rm -rf "$stage"
 # The chapters' records of this run go beside the tested site, not into results/.
@@ -18,8 +20,7 @@ export INFOBOUNDS_RESULTS=${INFOBOUNDS_RESULTS:-$PWD/$stage/results}
 export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 
 # Test files run in parallel, one worker per core (CI has 2): --dist loadfile keeps a file's tests,
-# and a chapter's cells with their kernel, in one worker. Unit tests use one thread each (conftest);
-# a chapter keeps torch's default thread count, so its numbers are those of a run on its own.
+# and a chapter's cells with their kernel, in one worker.
 workers=${INFOBOUNDS_TEST_WORKERS:-2}
 start=$SECONDS
 echo "== unit tests and chapters (nbval, quick profile), $workers workers"
@@ -45,22 +46,5 @@ echo "== the site in a browser (headless Chromium): maths, theorems, figures, li
   -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"
 # The measured time of this whole command (set-up included), for results/bench/ and the README.
-WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) SMOKE_S=$SMOKE_S STAGE=$stage .venv/bin/python - <<'PY'
-import datetime, json, os, xml.etree.ElementTree as ET
-from pathlib import Path
-from infobounds.results import git_sha, hardware
-
-stage = Path(os.environ["STAGE"])
-def counts(name):
-    suite = ET.parse(stage / name).getroot()
-    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-    n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    return {**n, "passed": n["tests"] - n["failures"] - n["errors"] - n["skipped"]}
-record = {"command": "bash scripts/test.sh", "status": "passed", "wall_s": int(os.environ["WALL_S"]),
-          "wall_s_after_setup": int(os.environ["TESTS_S"]), "smoke_wall_s": int(os.environ["SMOKE_S"]), "git_sha": git_sha(), "hardware": hardware(),
-          "cpu_count": os.cpu_count(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-          "pytest": {"tests_and_chapters": counts("junit-tests-and-chapters.xml"), "smoke": counts("junit-smoke.xml"),
-                     "site": counts("junit-site.xml")}}
-(stage / "test_command_time.json").write_text(json.dumps(record, indent=2) + "\n")
-print(f"== the whole command took {record['wall_s']} s: {stage / 'test_command_time.json'}")
-PY
+WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) SMOKE_S=$SMOKE_S \
+  .venv/bin/python scripts/command_time.py test "$stage"
