@@ -63,6 +63,7 @@ CONVERTED = {
     "06_vae_rate_distortion",
     "07_rate_distortion_sandwich",
     "08_gans",
+    "09_infogan",
     "11_wasserstein_autoencoders",
     "12_closed_loop_transcription",
     "13_factorvae",
