@@ -68,6 +68,8 @@ CONVERTED = {
     "12_closed_loop_transcription",
     "13_factorvae",
     "14_stiefel_rkm",
+    "20_multimodal_gan",
+    "21_wyner_common_information",
 }
 
 MAX_CODE_LINE = 88
