@@ -68,6 +68,7 @@ CONVERTED = {
     "12_closed_loop_transcription",
     "13_factorvae",
     "14_stiefel_rkm",
+    "15_cmi_disentanglement",
     "20_multimodal_gan",
     "21_wyner_common_information",
 }
