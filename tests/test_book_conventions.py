@@ -69,6 +69,7 @@ CONVERTED = {
     "13_factorvae",
     "14_stiefel_rkm",
     "15_cmi_disentanglement",
+    "19_meme",
     "20_multimodal_gan",
     "21_wyner_common_information",
 }
