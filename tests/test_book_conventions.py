@@ -64,6 +64,7 @@ CONVERTED = {
     "07_rate_distortion_sandwich",
     "08_gans",
     "09_infogan",
+    "10_deep_infomax",
     "11_wasserstein_autoencoders",
     "12_closed_loop_transcription",
     "13_factorvae",
