@@ -70,6 +70,7 @@ CONVERTED = {
     "13_factorvae",
     "14_stiefel_rkm",
     "15_cmi_disentanglement",
+    "16_identifiability_clustering",
     "19_meme",
     "20_multimodal_gan",
     "21_wyner_common_information",
