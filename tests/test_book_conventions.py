@@ -71,6 +71,7 @@ CONVERTED = {
     "14_stiefel_rkm",
     "15_cmi_disentanglement",
     "16_identifiability_clustering",
+    "17_fair_representations",
     "19_meme",
     "20_multimodal_gan",
     "21_wyner_common_information",
