@@ -72,6 +72,7 @@ CONVERTED = {
     "15_cmi_disentanglement",
     "16_identifiability_clustering",
     "17_fair_representations",
+    "18_multimodal_vaes",
     "19_meme",
     "20_multimodal_gan",
     "21_wyner_common_information",
@@ -428,7 +429,6 @@ def test_converted_names_real_chapters():
     assert CONVERTED <= {c.stem for c in CHAPTERS}, CONVERTED - {c.stem for c in CHAPTERS}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22: chapters not yet converted")
 def test_every_chapter_is_converted():
     assert CONVERTED == {c.stem for c in CHAPTERS}, sorted({c.stem for c in CHAPTERS} - CONVERTED)
 
