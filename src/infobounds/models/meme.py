@@ -208,6 +208,10 @@ class FixedDensityCase:
         weighted_prior = torch.trapezoid(posterior * (log_q - _log_gauss(z, self.p_mean, self.p_var)), z)
         return {"weighted": float(fit_term - weighted_prior), "expected_kl": float(fit_term - kl)}
 
+    def meme(self, config: MEMEConfig) -> "FixedDensityMEME":
+        """A MEME whose encoders and decoders are these densities (nothing in it is trained)."""
+        return FixedDensityMEME(self, config)
+
 
 class FixedDensityMEME(MEME):
     """MEME whose encoders and decoders are the densities of a :class:`FixedDensityCase`
