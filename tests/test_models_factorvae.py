@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from infobounds.data import BatchStream
-from infobounds.models.factorvae import (FactorVAE, FactorVAEConfig, TCDiscriminator, estimate_total_correlation,
-                                         gaussian_total_correlation, permute_dims)
+from infobounds.estimators.total_correlation import estimate_total_correlation
+from infobounds.models.factorvae import (FactorVAE, FactorVAEConfig, TCDiscriminator, gaussian_total_correlation,
+                                         permute_dims)
 from infobounds.models.vae import VAEConfig
 from infobounds.training import fit
 
