@@ -131,16 +131,12 @@ class FactorVAE(Trainable):
         return self.vae.evaluate(x, **kwargs)
 
     def vae_loss(self, batch) -> LossTerms:
-        """distortion + beta rate + gamma total_correlation on one batch (per-example means, nats)."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        x = self.vae.flatten_input(x)  # (B, D)
-        mu, logvar = self.vae.encode(x)  # (B, K), (B, K)
-        z = reparameterize(mu, logvar)  # (B, K), z ~ p(z|x), so z ~ p(z) over the batch
-        distortion = self.vae.distortion_per_example(x, z).mean()  # E[-log q(x|z)]
-        rate = self.vae.rate_per_example(z, mu, logvar).mean()  # E KL(p(z|x) || r(z))
-        tc = self.discriminator(z).mean()  # E_p d(z) ~ KL(p(z) || prod_j p(z_j)), the density-ratio trick
-        return LossTerms(terms={"distortion": distortion, "rate": rate, "total_correlation": tc},
-                         weights={"rate": self.config.vae.beta, "total_correlation": self.config.gamma})
+        """distortion + beta rate + gamma total_correlation on one batch (per-example means, nats):
+        the VAE's terms (:meth:`~infobounds.models.vae.VAE.terms`) and the TC at the same z."""
+        terms, z = self.vae.terms(batch)  # z ~ p(z|x) (B, K), so z ~ p(z) over the batch
+        # E_p d(z) ~ KL(p(z) || prod_j p(z_j)), the density-ratio trick
+        terms["total_correlation"] = self.discriminator(z).mean()
+        return LossTerms(terms=terms, weights={"rate": self.config.vae.beta, "total_correlation": self.config.gamma})
 
     def discriminator_loss(self, batch) -> LossTerms:
         """The discriminator's cross-entropy: the batch's first half gives draws of p(z), its second
