@@ -37,7 +37,8 @@ from torch import nn
 from infobounds.core import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_enabled
-from infobounds.validation import require_at_least, require_finite, require_positive
+from infobounds.validation import (require_at_least, require_choice, require_finite, require_positive,
+                                   require_probability)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,18 +276,13 @@ class DualBoundConfig:
     eval_shift_iters: int = 500  # mean-shift iterations per batch in :meth:`DualLowerBound.estimate`
 
     def __post_init__(self) -> None:
-        if self.input_dim <= 0:
-            raise ValueError(f"input_dim must be positive, got {self.input_dim}")
-        if not self.slope > 0:
-            raise ValueError(f"slope must be positive, got {self.slope}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.train_starts < 1 or self.train_shift_iters < 1 or self.eval_shift_iters < 1:
-            raise ValueError("train_starts and the shift iteration counts must be >= 1")
-        if not 0 <= self.alpha_momentum < 1:
+        require_positive(input_dim=self.input_dim, slope=self.slope, hidden=self.hidden, lr=self.lr)
+        require_at_least(1, train_starts=self.train_starts, train_shift_iters=self.train_shift_iters,
+                         eval_shift_iters=self.eval_shift_iters)
+        require_probability(alpha_momentum=self.alpha_momentum)
+        if self.alpha_momentum == 1:
             raise ValueError(f"alpha_momentum must lie in [0, 1), got {self.alpha_momentum}")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}: choose one of {', '.join(_ACTIVATIONS)}")
+        require_choice("activation", self.activation, _ACTIVATIONS)
 
 
 _ACTIVATIONS = {"softplus": nn.Softplus, "selu": nn.SELU, "elu": nn.ELU, "relu": nn.ReLU}

@@ -23,6 +23,7 @@ import torch
 
 from infobounds.metrics.coherence import ModalityClassifier, cross_coherence, joint_coherence
 from infobounds.training import fit
+from infobounds.validation import require_non_empty, require_non_negative, require_positive
 
 
 CACHE_VERSION = 1  # bump when the recipe below changes, so stale classifiers are retrained
@@ -37,6 +38,11 @@ class ClassifierRecipe:
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_non_empty(hidden=self.hidden)
+        require_positive(hidden=self.hidden, steps=self.steps, batch_size=self.batch_size, lr=self.lr)
+        require_non_negative(seed=self.seed)
 
 
 _RECIPES = {"digits": ClassifierRecipe(hidden=(128,), steps=800)}

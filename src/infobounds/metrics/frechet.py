@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from infobounds.core import LossTerms, Player, Trainable
 from infobounds.nets import mlp
+from infobounds.validation import require_non_empty, require_non_negative, require_positive
 
 CLASSIFIER_VERSION = 1  # bump when the architecture or its training changes: invalidates caches
 
@@ -77,6 +78,13 @@ class FeatureClassifierConfig:
     lr: float = 1e-3  # Adam
     n_train: int | None = None  # training subset (None: all 60,000 images)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_non_empty(hidden=self.hidden)  # the features are the last hidden layer's
+        require_positive(hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        if self.n_train is not None:
+            require_positive(n_train=self.n_train)
+        require_non_negative(seed=self.seed)
 
     def cache_name(self) -> str:
         widths = "-".join(str(h) for h in self.hidden)

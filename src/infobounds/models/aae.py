@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from infobounds.models.base import LossTerms, Player, Update, parameters_of
 from infobounds.models.wae import WAEGAN, WAEGANConfig
+from infobounds.validation import require_positive
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ class AAEConfig(WAEGANConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.lr_encoder <= 0:
-            raise ValueError(f"lr_encoder must be positive, got {self.lr_encoder}")
+        require_positive(lr_encoder=self.lr_encoder)
 
 
 class AAE(WAEGAN):

@@ -53,6 +53,8 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.factorvae import TCDiscriminator, discriminator_cross_entropy
 from infobounds.nets import mlp
+from infobounds.validation import (require_at_least, require_choice, require_length, require_non_negative,
+                                   require_positive)
 
 PENALTIES = ("none", "mi", "cmi")
 ESTIMATORS = ("shuffle", "classifier")
@@ -163,14 +165,14 @@ class SubspaceConfig:
     estimator: str = "classifier"  # classifier: q(a_j | z_k[, a_k]); shuffle: pair critic on shuffled z_2
 
     def __post_init__(self) -> None:
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"unknown penalty {self.penalty!r}: choose one of {', '.join(PENALTIES)}")
-        if self.estimator not in ESTIMATORS:
-            raise ValueError(f"unknown estimator {self.estimator!r}: choose one of {', '.join(ESTIMATORS)}")
-        if self.weight < 0 or min(self.subspace_dims) <= 0 or min(self.n_classes) < 2:
-            raise ValueError("need weight >= 0, positive subspace dims and at least 2 classes per attribute")
-        if self.lr <= 0 or self.critic_lr <= 0 or self.critic_steps < 1:
-            raise ValueError("learning rates must be positive and critic_steps >= 1")
+        require_choice("penalty", self.penalty, PENALTIES)
+        require_choice("estimator", self.estimator, ESTIMATORS)
+        require_non_negative(weight=self.weight)
+        require_length(2, subspace_dims=self.subspace_dims, n_classes=self.n_classes)
+        require_positive(input_dim=self.input_dim, hidden=self.hidden, subspace_dims=self.subspace_dims,
+                         critic_hidden=self.critic_hidden, lr=self.lr, critic_lr=self.critic_lr)
+        require_at_least(2, n_classes=self.n_classes)
+        require_at_least(1, critic_steps=self.critic_steps)
 
 
 class SubspaceClassifier(Trainable):

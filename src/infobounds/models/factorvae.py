@@ -37,6 +37,7 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.vae import VAE, VAEConfig
 from infobounds.nets import reparameterize
+from infobounds.validation import require_adam_betas, require_non_negative, require_positive
 
 
 def _default_vae() -> VAEConfig:
@@ -56,10 +57,9 @@ class FactorVAEConfig:
     vae_betas: tuple[float, float] = (0.9, 0.999)  # Adam betas of the VAE (paper: 0.9, 0.999)
 
     def __post_init__(self) -> None:
-        if self.gamma < 0:
-            raise ValueError(f"gamma must be >= 0, got {self.gamma}")
-        if self.discriminator_lr <= 0:
-            raise ValueError(f"discriminator_lr must be positive, got {self.discriminator_lr}")
+        require_non_negative(gamma=self.gamma)
+        require_positive(discriminator_hidden=self.discriminator_hidden, discriminator_lr=self.discriminator_lr)
+        require_adam_betas(discriminator_betas=self.discriminator_betas, vae_betas=self.vae_betas)
         if self.vae.latent_dim < 2:
             raise ValueError("the total correlation needs a code of at least 2 dimensions")
 

@@ -70,12 +70,11 @@ class InvarianceConfig:
 
     def __post_init__(self) -> None:
         require_choice("criterion", self.criterion, CRITERIA)
-        if self.n_environments < 2:
-            raise ValueError(f"invariance needs at least two environments, got {self.n_environments}")
+        require_at_least(2, n_environments=self.n_environments)  # invariance needs at least two
         require_non_negative(penalty_weight=self.penalty_weight, anneal_steps=self.anneal_steps,
                              weight_decay=self.weight_decay)
         require_at_least(1, discriminator_steps=self.discriminator_steps)
-        require_positive(lr_discriminator=self.lr_discriminator)
+        require_positive(discriminator_hidden=self.discriminator_hidden, lr_discriminator=self.lr_discriminator)
 
     @property
     def penalty(self) -> str | None:
