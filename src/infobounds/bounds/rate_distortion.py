@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from infobounds.core import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, Player, Trainable, Update, first_tensor
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_enabled
 from infobounds.validation import (require_at_least, require_choice, require_finite, require_positive,
@@ -365,7 +365,7 @@ class DualLowerBound(Trainable):
         return (g_x - self.config.slope * d2).logsumexp(0) - math.log(x.shape[0])
 
     def loss(self, batch) -> LossTerms:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         g_x = self(x)  # (k,)
         log_c = self.log_partition(x, g_x, self.config.train_starts)
         with torch.no_grad():

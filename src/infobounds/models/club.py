@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
-from infobounds.models.adversary import AttributeAdversary, plugin_entropy
+from infobounds.models.adversary import AttributeAdversary
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.nets import reparameterize

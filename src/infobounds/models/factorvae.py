@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, first_tensor, parameters_of
 from infobounds.models.vae import VAE, VAEConfig
 from infobounds.nets import reparameterize
 from infobounds.validation import require_adam_betas, require_non_negative, require_positive
@@ -141,7 +141,7 @@ class FactorVAE(Trainable):
     def discriminator_loss(self, batch) -> LossTerms:
         """The discriminator's cross-entropy: the batch's first half gives draws of p(z), its second
         half, shuffled per coordinate, draws of prod_j p(z_j) (Kim & Mnih, Algorithm 1)."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         x = self.vae.flatten_input(x)
         half = x.shape[0] // 2
         if half < 2:
@@ -193,7 +193,7 @@ class TotalCorrelationEstimator(Trainable):
         self.lr = lr
 
     def loss(self, batch) -> LossTerms:
-        z = batch[0] if isinstance(batch, (tuple, list)) else batch
+        z = first_tensor(batch)
         half = z.shape[0] // 2
         d_joint = self.discriminator(z[:half])
         d_product = self.discriminator(permute_dims(z[half: 2 * half]))

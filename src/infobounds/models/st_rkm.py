@@ -32,7 +32,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from infobounds.models.base import LossTerms, Player, Trainable, check_batch
+from infobounds.models.base import LossTerms, Player, Trainable, check_batch, first_tensor
 from infobounds.nets import mlp
 from infobounds.optim.cayley import CayleyAdam
 from infobounds.validation import (require_choice, require_non_empty, require_non_negative, require_positive,
@@ -104,7 +104,7 @@ class StRKM(Trainable):
 
     def loss(self, batch) -> LossTerms:
         c = self.config
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         x = x.reshape(x.shape[0], -1)  # (B, D)
         phi = self.features(x)  # (B, l)
         mean = phi.mean(0)

@@ -52,7 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
+from infobounds.models.base import LossTerms, Player, Trainable, first_tensor, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
 from infobounds.profiles import smoke_draws
 from infobounds.validation import (require_at_least, require_choice, require_finite, require_non_empty,
@@ -223,7 +223,7 @@ class VAE(Trainable):
 
         :meth:`loss` weights them; a model that composes a VAE adds its own terms at the same z
         (FactorVAE's total correlation)."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         x = self.flatten_input(x)  # (B, input_dim)
         mu, logvar = self.encode(x)  # (B, K), (B, K)
         z = reparameterize(mu, logvar)  # (B, K), one draw of z ~ p(z|x)

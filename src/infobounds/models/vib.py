@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
 from infobounds.models.base import LossTerms, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
@@ -128,8 +129,7 @@ class VIB(Trainable):
             z = reparameterize(mu, logvar)
             ce_z_sum += float(F.cross_entropy(self.classifier(z), yb, reduction="sum"))
         n = x.shape[0]
-        freq = torch.bincount(y, minlength=self.config.n_classes).double() / n
-        h_y = float(-(freq[freq > 0] * freq[freq > 0].log()).sum())
+        h_y = float(plugin_entropy(y, self.config.n_classes, dtype=torch.float64))
         self.train(was_training)
         return {
             "accuracy": correct / n,
