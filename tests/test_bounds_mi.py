@@ -13,7 +13,6 @@ import torch
 from infobounds.bounds import (
     ESTIMATORS,
     dv_lower_bound,
-    estimate_mi,
     gaussian_entropy,
     gaussian_mutual_information,
     infonce_lower_bound,
@@ -22,6 +21,7 @@ from infobounds.bounds import (
     nwj_lower_bound,
 )
 from infobounds.data.synthetic import correlated_gaussians
+from infobounds.estimators import estimate_mi
 
 
 def optimal_scores(x, y, rho):

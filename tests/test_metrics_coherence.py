@@ -6,6 +6,7 @@ import torch
 
 from infobounds.data import load
 from infobounds.data.paired import PairedImages
+from infobounds.estimators import coherence_classifiers as classifiers
 from infobounds.metrics import coherence as coh
 
 
@@ -15,8 +16,8 @@ def cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INFOBOUNDS_CACHE", str(path))
-        mp.setattr(coh, "_MEMORY", {})
-        clf = coh.modality_classifier("digits")
+        mp.setattr(classifiers, "_MEMORY", {})
+        clf = classifiers.modality_classifier("digits")
         yield path, clf
 
 
@@ -60,7 +61,7 @@ def test_perfect_generator_has_coherence_one(digits_classifier):
     bank, bank_labels = test.x[right], test.y[right]
     data = PairedImages("digits_digits", "test", test.x, test.x, test.y, torch.ones(len(test), 2, dtype=torch.bool),
                         ("digits", "digits"), tuple("0123456789"))
-    pair = coh.CoherenceClassifiers(clf, clf)
+    pair = classifiers.CoherenceClassifiers(clf, clf)
     perfect = BankGenerator(bank, bank_labels, perfect=True)
     perfect.labels = data.label
     scores = pair.score(perfect, data, n_joint=300)
@@ -77,16 +78,16 @@ def test_perfect_generator_has_coherence_one(digits_classifier):
 def test_classifier_is_cached_on_disk_outside_the_repo(digits_classifier, cache, monkeypatch):
     files = list((cache[0] / "coherence").glob("digits_*.pt"))
     assert len(files) == 1
-    monkeypatch.setattr(coh, "_MEMORY", {})
+    monkeypatch.setattr(classifiers, "_MEMORY", {})
     rng = torch.get_rng_state()
-    again = coh.modality_classifier("digits")  # from disk: no training
+    again = classifiers.modality_classifier("digits")  # from disk: no training
     # Building the network draws random numbers, on a forked generator: the caller's stream is intact.
     assert torch.equal(torch.get_rng_state(), rng)
     for p, q in zip(digits_classifier.parameters(), again.parameters()):
         assert torch.equal(p, q)
     assert again.test_accuracy == digits_classifier.test_accuracy
     monkeypatch.delenv("INFOBOUNDS_CACHE")
-    assert "infobounds" in str(coh.coherence_cache_dir()) and ".cache" in str(coh.coherence_cache_dir())
+    assert "infobounds" in str(classifiers.coherence_cache_dir()) and ".cache" in str(classifiers.coherence_cache_dir())
 
 
 def test_coherence_input_checks(digits_classifier):

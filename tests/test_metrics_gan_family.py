@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from infobounds.estimators.frechet_classifier import feature_classifier
 from infobounds.metrics.clustering import best_matching, contingency_table, matched_accuracy
 from infobounds.metrics.frechet import (
     FeatureClassifierConfig,
     classifier_features,
     classifier_frechet_distance,
-    feature_classifier,
     feature_statistics,
     frechet_distance,
     frechet_distance_gaussians,

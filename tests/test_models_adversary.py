@@ -8,7 +8,8 @@ import pytest
 import torch
 from scipy import integrate
 
-from infobounds.models.adversary import AttributeAdversary, plugin_entropy
+from infobounds.bounds.discrete import plugin_entropy
+from infobounds.models.adversary import AttributeAdversary
 
 
 def binary_gaussian_mi(mu: float) -> float:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from infobounds.models.base import flatten_batch
+from infobounds.models.base import first_tensor, flatten_batch
 
 
 def test_flatten_batch_accepts_both_layouts_and_names_the_model_otherwise():
@@ -17,3 +17,10 @@ def test_flatten_batch_accepts_both_layouts_and_names_the_model_otherwise():
         flatten_batch(torch.rand(784), (1, 28, 28), "WAEMMD")
     with pytest.raises(TypeError, match="tensor"):
         flatten_batch([[0.0] * 784], (1, 28, 28), "VAE")
+
+
+def test_first_tensor_takes_x_alone_or_first_of_a_tuple_or_list():
+    x, y = torch.randn(4, 3), torch.arange(4)
+    assert first_tensor(x) is x
+    assert first_tensor((x, y)) is x
+    assert first_tensor([x, y]) is x

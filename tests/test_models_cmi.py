@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from infobounds.data import BatchStream
-from infobounds.models.cmi import (LeakageClassifier, SubspaceClassifier, SubspaceConfig, estimate_conditional_mi,
-                                   leakage_terms, plugin_conditional, shuffle_within)
+from infobounds.estimators.conditional_mi import estimate_conditional_mi
+from infobounds.models.cmi import (LeakageClassifier, SubspaceClassifier, SubspaceConfig, leakage_terms,
+                                   plugin_conditional, shuffle_within)
 from infobounds.training import fit
 
 

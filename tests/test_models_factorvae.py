@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from infobounds.data import BatchStream
-from infobounds.models.factorvae import (FactorVAE, FactorVAEConfig, TCDiscriminator, estimate_total_correlation,
-                                         gaussian_total_correlation, permute_dims)
-from infobounds.models.vae import VAEConfig
+from infobounds.estimators.total_correlation import estimate_total_correlation
+from infobounds.models.factorvae import (FactorVAE, FactorVAEConfig, TCDiscriminator, gaussian_total_correlation,
+                                         permute_dims)
+from infobounds.models.vae import VAE, VAEConfig
 from infobounds.training import fit
 
 
@@ -58,6 +59,29 @@ def test_factorvae_loss_terms_and_players():
     assert float(model.discriminator_loss((x,)).terms["cross_entropy"].detach()) == pytest.approx(math.log(2), rel=1e-6)
     assert [p.name for p in model.players()] == ["vae", "discriminator"]
     assert [u.player for u in model.schedule()] == ["vae", "discriminator"]
+
+
+def test_factorvae_with_gamma_zero_has_the_vaes_terms():
+    """FactorVAE's VAE part is the book's VAE (both read VAE.terms): with gamma = 0, on the same batch,
+    weights and draw of z, its distortion, rate, their weights and the total are the VAE's to the bit."""
+    torch.manual_seed(0)
+    vae_config = VAEConfig(input_shape=(1, 8, 8), hidden=(32,), latent_dim=4, beta=0.5)
+    model = FactorVAE(FactorVAEConfig(vae=vae_config, gamma=0.0, discriminator_hidden=(16,)))
+    vae = VAE(vae_config)
+    vae.load_state_dict(model.vae.state_dict())
+    x = torch.rand(16, 1, 8, 8)
+    torch.manual_seed(1)
+    factor = model.vae_loss((x,))
+    torch.manual_seed(1)
+    plain = vae.loss((x,))
+    assert set(factor.terms) == set(plain.terms) | {"total_correlation"}
+    for name in plain.terms:
+        assert torch.equal(factor.terms[name], plain.terms[name]), name
+    assert factor.weights["rate"] == plain.weights["rate"] == 0.5
+    assert torch.equal(factor.total, plain.total)  # gamma = 0: the total correlation adds nothing
+    # control: the terms depend on the draw of z, so the equalities above compare the same draw
+    torch.manual_seed(2)
+    assert not torch.equal(vae.loss((x,)).terms["distortion"], plain.terms["distortion"])
 
 
 def test_one_step_changes_both_players():

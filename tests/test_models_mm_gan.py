@@ -6,7 +6,9 @@ import torch
 from torch.distributions import MultivariateNormal
 
 from infobounds.data.iterators import BatchStream
-from infobounds.data.paired import mixture_means, nearest_component, two_modality_mixture
+from infobounds.data import paired
+from infobounds.data.paired import two_modality_mixture
+from infobounds.data.toy2d import nearest_component, ring_means
 from infobounds.models.mm_gan import HEADS, MMGANConfig, MultimodalGAN
 from infobounds.training import fit
 
@@ -102,7 +104,7 @@ def test_fit_moves_both_players_and_generation():
 
 def test_two_modality_mixture_shares_only_the_component():
     x, y, c = two_modality_mixture(4000, k=8, std=0.1, seed=3)
-    mx, my = mixture_means(8, 2.0), mixture_means(8, 1.0, rotation=0.5).flip(0)
+    mx, my = ring_means(8, 2.0), ring_means(8, 1.0, rotation=0.5).flip(0)
     # Nearest means recover the component (up to the rare draw beyond half the spacing, 3.8 std away).
     assert float((nearest_component(x, mx) == c).float().mean()) > 0.999
     assert float((nearest_component(y, my) == c).float().mean()) > 0.99
@@ -118,3 +120,12 @@ def test_two_modality_mixture_shares_only_the_component():
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
         MMGANConfig(**bad)
+
+
+def test_chapter_names_are_the_toy2d_functions():
+    """Chapter 20 imports mixture_means and nearest_component from data.paired: one implementation each."""
+    assert paired.mixture_means is ring_means
+    assert paired.nearest_component is nearest_component
+    points = torch.tensor([[2.1, 0.0], [0.0, -0.9]])
+    distance, index = nearest_component(points, ring_means(4, 1.0), with_distance=True)
+    assert index.tolist() == [0, 3] and torch.allclose(distance, torch.tensor([1.1, 0.1]))

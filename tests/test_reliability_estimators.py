@@ -17,9 +17,9 @@ import torch
 from scipy.special import digamma, gammaln
 
 import infobounds.bounds.mi as mi
-from infobounds.bounds import estimate_mi, gaussian_entropy
-from infobounds.models.cmi import estimate_conditional_mi
-from infobounds.models.factorvae import estimate_total_correlation, gaussian_total_correlation
+from infobounds.bounds import gaussian_entropy
+from infobounds.estimators import estimate_conditional_mi, estimate_mi, estimate_total_correlation
+from infobounds.models.factorvae import gaussian_total_correlation
 
 MI_FIT = dict(steps=400, batch_size=128, lr=2e-3, hidden=(64, 64), embed_dim=16)
 TC_FIT = dict(steps=400, batch_size=256, hidden=(32, 32), lr=3e-3)

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from infobounds.__main__ import main
-from infobounds.bounds.mi import estimate_mi
 from infobounds.data import BatchStream
+from infobounds.estimators.mi import estimate_mi
 from infobounds.models.base import LossTerms, Trainable
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.recipes import RECIPES

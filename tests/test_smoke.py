@@ -152,8 +152,8 @@ def test_outside_a_smoke_run_the_data_api_is_unchanged(no_data, monkeypatch):
 
 
 def test_a_smoke_run_caches_classifiers_only_in_its_temporary_folder(tmp_path, monkeypatch):
-    from infobounds.metrics.coherence import coherence_cache_dir
-    from infobounds.metrics.frechet import classifier_cache_dir
+    from infobounds.estimators.coherence_classifiers import coherence_cache_dir
+    from infobounds.estimators.frechet_classifier import classifier_cache_dir
 
     monkeypatch.setenv("INFOBOUNDS_CACHE", str(tmp_path))
     monkeypatch.delenv(SMOKE_VAR, raising=False)
@@ -211,8 +211,8 @@ def test_sources_and_the_dual_bound_fit_a_smoke_run(monkeypatch):
 
 
 def test_estimators_batches_shrink_with_a_smoke_runs_data(monkeypatch):
-    from infobounds.bounds.mi import estimate_mi
-    from infobounds.models.factorvae import estimate_total_correlation
+    from infobounds.estimators.mi import estimate_mi
+    from infobounds.estimators.total_correlation import estimate_total_correlation
 
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(200, 3, generator=gen)

@@ -26,7 +26,8 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-__all__ = ["LossTerms", "Player", "Trainable", "Update", "check_batch", "flatten_batch", "parameters_of"]
+__all__ = ["LossTerms", "Player", "Trainable", "Update", "check_batch", "first_tensor", "flatten_batch",
+           "parameters_of"]
 
 
 @dataclass
@@ -119,6 +120,12 @@ def parameters_of(*modules: nn.Module) -> list[nn.Parameter]:
         for p in m.parameters():
             seen.setdefault(id(p), p)
     return list(seen.values())
+
+
+def first_tensor(batch):
+    """The inputs of a batch: ``batch`` itself, or its first item when it is a tuple or list (a stream
+    yields ``x`` alone or ``(x, y, ...)``; a model that reads only x takes either)."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
 def check_batch(x: torch.Tensor, expected_ndim: int, name: str = "x", feature_dim: int | None = None,

@@ -35,7 +35,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -189,12 +189,3 @@ def seed_everything(seed: int) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(seed)
     return gen
-
-
-def as_dict(obj: Any) -> dict:
-    """A dataclass or mapping as a plain dict (for logging configs next to results)."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(obj):
-        return asdict(obj)
-    return dict(obj)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 __all__ = ["require_positive", "require_non_negative", "require_at_least", "require_choice", "require_non_empty",
-           "require_finite"]
+           "require_finite", "require_probability", "require_length", "require_adam_betas"]
 
 
 def _entries(value) -> tuple:
@@ -74,6 +74,28 @@ def require_finite(**values) -> None:
     for name, value in values.items():
         if not all(_is_finite(v) for v in _entries(value)):
             raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def require_probability(**values) -> None:
+    """Every value (or every entry of a tuple value) lies in [0, 1]."""
+    for name, value in values.items():
+        if not all(0 <= v <= 1 for v in _entries(value)):
+            raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+
+
+def require_length(length: int, **values) -> None:
+    """Every value (a tuple: Adam's betas, one weight per term) has exactly ``length`` entries."""
+    for name, value in values.items():
+        if len(value) != length:
+            raise ValueError(f"{name} must have {length} entries, got {value!r}")
+
+
+def require_adam_betas(**values) -> None:
+    """Every value is a pair (beta1, beta2) of Adam's decay rates, each in [0, 1) as torch requires."""
+    require_length(2, **values)
+    for name, value in values.items():
+        if not all(0 <= v < 1 for v in _entries(value)):
+            raise ValueError(f"{name} must be two numbers in [0, 1), got {value!r}")
 
 
 def require_choice(name: str, value, choices: Iterable) -> None:

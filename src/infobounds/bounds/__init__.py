@@ -1,7 +1,8 @@
-"""Closed forms and estimators of information quantities, in nats.
+"""Closed forms and variational bounds of information quantities, in nats.
 
-One estimator API: critic scores in, nats out (:func:`mi_lower_bound`), and one function that trains
-a critic on samples and returns an estimate (:func:`estimate_mi`).
+One estimator API: critic scores in, nats out (:func:`mi_lower_bound`). The function that trains a
+critic on samples and returns an estimate is :func:`infobounds.estimators.estimate_mi`: it needs the
+training loop, a layer above this one.
 """
 
 from infobounds.bounds.gaussian import (
@@ -16,9 +17,7 @@ from infobounds.bounds.mi import (
     CRITICS,
     ESTIMATORS,
     CriticMI,
-    MIEstimate,
     dv_lower_bound,
-    estimate_mi,
     evaluate_bound,
     infonce_lower_bound,
     js_lower_bound,
@@ -31,9 +30,7 @@ __all__ = [
     "CRITICS",
     "ESTIMATORS",
     "CriticMI",
-    "MIEstimate",
     "dv_lower_bound",
-    "estimate_mi",
     "evaluate_bound",
     "gaussian_channel_mutual_information",
     "gaussian_entropy",

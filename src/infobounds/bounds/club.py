@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infobounds.bounds.wyner import discrete_entropy
+from infobounds.bounds.discrete import discrete_entropy
 
 __all__ = [
     "SPECIAL_CASES", "ClubSetting", "joint_with_encoder", "club_terms", "club_lagrangian",

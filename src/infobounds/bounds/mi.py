@@ -1,4 +1,4 @@
-"""Variational lower bounds on mutual information, and one function that estimates MI with them.
+"""Variational lower bounds on mutual information, the critics trained on them, and checks of an estimate.
 
 Chapter ``information_measures`` derives each bound. All of them are evaluated on a matrix of critic
 scores ``scores[i, j] = f(x_i, y_j)`` over a batch of ``K`` pairs, whose diagonal holds the samples
@@ -17,21 +17,21 @@ name         bound (nats)                                                     re
 The **value** of a bound and the **training objective** of its critic are kept apart: they coincide
 for DV, NWJ and InfoNCE, but the JS estimator trains on the JS divergence and reports NWJ(f + 1)
 (``js_value="nwj"``, Poole et al.'s estimator, chapter ``information_measures``) or, by default in
-:func:`estimate_mi`, DV on the same critic (``js_value="dv"``): at the JS optimum
+:func:`~infobounds.estimators.mi.estimate_mi`, DV on the same critic (``js_value="dv"``): at the JS optimum
 f* = log p(x,y)/(p(x)p(y)) both equal the MI, but NWJ(f + 1) also depends on E_{p(x)p(y)} e^f, which
 the JS objective does not control, while DV is invariant to a constant shift of f and
 DV(f) >= NWJ(f + 1) for every f (log t <= t - 1).
 
-:func:`estimate_mi` standardises each input on its training rows (:mod:`infobounds.bounds.standardise`;
-MI is invariant to an increasing map of each coordinate), shuffles before it holds pairs out, and
-warns (:class:`EstimateWarning`) when the held-out value is negative or at InfoNCE's log K ceiling.
+This module only describes the critics (:class:`CriticMI`, a model for the training loop) and judges an
+estimate (:func:`evaluate_bound`, :func:`suspicious_estimate`); the function that trains a critic on
+samples and returns an estimate, :func:`infobounds.estimators.mi.estimate_mi`, sits a layer above, with
+the training loop it needs.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -39,10 +39,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
+from infobounds.bounds.standardise import Standardiser
 from infobounds.core import LossTerms, Player, Trainable, Update
 from infobounds.nets import mlp
-from infobounds.profiles import smoke_batch
 
 Estimator = Literal["ba", "dv", "nwj", "infonce", "js"]
 ESTIMATORS: tuple[str, ...] = ("ba", "dv", "nwj", "infonce", "js")
@@ -238,21 +237,6 @@ class CriticMI(Trainable):
         return [Update("critic", self.loss)]
 
 
-@dataclass
-class MIEstimate:
-    """An MI estimate in nats: ``value`` on held-out batches of ``eval_batch_size`` pairs, its standard
-    error over those batches, ``trace`` per training step; ``warning`` says why the value is probably
-    not the MI (negative, or at InfoNCE's log K ceiling), None otherwise."""
-
-    estimator: str
-    value: float
-    stderr: float
-    trace: np.ndarray = field(repr=False)
-    critic: CriticMI = field(repr=False)
-    eval_batch_size: int = 0
-    warning: str | None = None
-
-
 @torch.no_grad()
 def evaluate_bound(critic: CriticMI, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
     """Mean and standard error of the bound over consecutive held-out batches of size ``batch_size``."""
@@ -298,103 +282,3 @@ def warn_estimate(where: str, warning: str | None) -> None:
     """Issue ``warning`` (from :func:`suspicious_estimate`) as an :class:`EstimateWarning`, if any."""
     if warning is not None:
         warnings.warn(f"{where}: {warning}", EstimateWarning, stacklevel=3)
-
-
-def shuffled_split(n: int, holdout: float, seed: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(held-out rows, training rows) of a seeded permutation of ``range(n)``; ``holdout`` of them held out."""
-    n_test = int(round(holdout * n))
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(device)
-    return perm[:n_test], perm[n_test:]
-
-
-def estimate_mi(
-    x: torch.Tensor | np.ndarray,
-    y: torch.Tensor | np.ndarray,
-    *,
-    estimator: str = "infonce",
-    critic: str = "separable",
-    steps: int = 2000,
-    batch_size: int = 128,
-    eval_batch_size: int | None = None,
-    lr: float = 5e-4,
-    hidden: tuple[int, ...] = (256, 256),
-    embed_dim: int = 32,
-    holdout: float = 0.2,
-    entropy_x: float | None = None,
-    standardise: str = "rank",
-    js_value: str = "dv",
-    seed: int = 0,
-    progress: bool = False,
-) -> MIEstimate:
-    """Estimate I(X;Y) in nats from paired samples by training a critic on one of the bounds.
-
-    Parameters
-    ----------
-    x, y : (N, d_x) and (N, d_y) paired samples of p(x, y), tensors or arrays of any real dtype.
-    estimator : one of ``ba``, ``dv``, ``nwj``, ``infonce``, ``js`` (see the module table).
-    critic : ``separable`` (g(x)^T h(y)) or ``concat`` (MLP on [x, y]; costs K^2 evaluations).
-    steps, batch_size, lr, hidden, embed_dim : critic training; ``batch_size`` is K of InfoNCE in
-        training.
-    eval_batch_size : K of the held-out evaluation (default ``batch_size``). The held-out InfoNCE
-        never exceeds log ``eval_batch_size``; a larger K raises that ceiling (InfoNCE is a lower
-        bound for every K with the same critic) but leaves fewer held-out batches for the stderr.
-    holdout : share of the pairs, drawn at random (seeded), kept out of training; the returned value
-        is the bound's mean over held-out batches, so it is not inflated by a critic that memorised
-        its training pairs.
-    entropy_x : h(X) in nats of the raw x, required by ``ba``.
-    standardise : ``rank`` (default), ``zscore`` or ``none``: the per-coordinate increasing map
-        fitted on the training rows and applied before the critic
-        (:mod:`infobounds.bounds.standardise`); it leaves the MI unchanged and makes the estimate
-        independent of the inputs' scale and tails. For ``ba`` x is z-scored (the bound needs the
-        map's Jacobian) and y gets ``standardise``.
-    js_value : what ``js`` reports on its critic: ``dv`` (default) or ``nwj`` (module docstring).
-    seed : the split, the batches and the critic's initialisation; the caller's global random state
-        is left as it was, and the result depends on ``seed`` alone.
-
-    Returns
-    -------
-    MIEstimate with the held-out value, its standard error, the per-step training trace and a
-    ``warning`` (also issued as an :class:`EstimateWarning`) when the value is suspicious
-    (:func:`suspicious_estimate`).
-    """
-    from infobounds.data.iterators import BatchStream
-    from infobounds.training import fit
-
-    where = "estimate_mi"
-    x = as_samples(x, "x", where=where)
-    y = as_samples(y, "y", where=where, device=x.device)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must hold the same number of pairs, got {x.shape[0]} and {y.shape[0]}")
-    if not 0 < holdout < 1:
-        raise ValueError(f"holdout must lie in (0, 1), got {holdout}")
-    if standardise not in STANDARDISATIONS:
-        raise ValueError(f"unknown standardise {standardise!r}: choose one of {', '.join(STANDARDISATIONS)}")
-    eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
-    if batch_size < 2 or eval_batch_size < 2:
-        raise ValueError(f"batch_size and eval_batch_size must be >= 2, got {batch_size} and {eval_batch_size}")
-    n_eval = int(round(holdout * x.shape[0]))
-    # A smoke run (INFOBOUNDS_SMOKE) cuts the data to a few hundred pairs; its batches shrink with them.
-    batch_size, eval_batch_size = smoke_batch(batch_size, x.shape[0] - n_eval), smoke_batch(eval_batch_size, n_eval)
-    if n_eval < eval_batch_size or x.shape[0] - n_eval < batch_size:
-        raise ValueError(f"{x.shape[0]} pairs are too few for batch_size={batch_size}, "
-                         f"eval_batch_size={eval_batch_size} with holdout={holdout}")
-    test, train = shuffled_split(x.shape[0], holdout, seed, x.device)
-    x_method = "zscore" if estimator == "ba" and standardise == "rank" else standardise
-    standardisers = (Standardiser(x[train], x_method), Standardiser(y[train], standardise))
-    devices = [x.device] if x.device.type == "cuda" else []
-    # ba's every value needs phi_x's Jacobian, so its decoder standardises each batch (an affine map,
-    # cheap); the critics train on standardised rows, computed once, and take the standardisers after.
-    in_model = estimator == "ba"
-    x_train, y_train = (x[train], y[train]) if in_model else (standardisers[0](x[train]), standardisers[1](y[train]))
-    with torch.random.fork_rng(devices=devices):  # leave the caller's random stream alone
-        torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
-        model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x, js_value,
-                         standardisers if in_model else None).to(x.device)
-        stream = BatchStream(x_train, y_train, batch_size=batch_size, seed=seed)
-        result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")
-    if not in_model:
-        model.net = Standardised(model.net, *standardisers)  # the returned critic takes raw samples
-    value, stderr = evaluate_bound(model, x[test], y[test], eval_batch_size)
-    warning = suspicious_estimate(value, stderr, ceiling=math.log(eval_batch_size) if estimator == "infonce" else None)
-    warn_estimate(f"{where} ({estimator})", warning)
-    return MIEstimate(estimator, value, stderr, result.history["critic/mi"], model, eval_batch_size, warning)

@@ -34,10 +34,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from infobounds.core import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, Player, Trainable, Update, first_tensor
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_enabled
-from infobounds.validation import require_at_least, require_finite, require_positive
+from infobounds.validation import (require_at_least, require_choice, require_finite, require_positive,
+                                   require_probability)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,18 +276,13 @@ class DualBoundConfig:
     eval_shift_iters: int = 500  # mean-shift iterations per batch in :meth:`DualLowerBound.estimate`
 
     def __post_init__(self) -> None:
-        if self.input_dim <= 0:
-            raise ValueError(f"input_dim must be positive, got {self.input_dim}")
-        if not self.slope > 0:
-            raise ValueError(f"slope must be positive, got {self.slope}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.train_starts < 1 or self.train_shift_iters < 1 or self.eval_shift_iters < 1:
-            raise ValueError("train_starts and the shift iteration counts must be >= 1")
-        if not 0 <= self.alpha_momentum < 1:
+        require_positive(input_dim=self.input_dim, slope=self.slope, hidden=self.hidden, lr=self.lr)
+        require_at_least(1, train_starts=self.train_starts, train_shift_iters=self.train_shift_iters,
+                         eval_shift_iters=self.eval_shift_iters)
+        require_probability(alpha_momentum=self.alpha_momentum)
+        if self.alpha_momentum == 1:
             raise ValueError(f"alpha_momentum must lie in [0, 1), got {self.alpha_momentum}")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}: choose one of {', '.join(_ACTIVATIONS)}")
+        require_choice("activation", self.activation, _ACTIVATIONS)
 
 
 _ACTIVATIONS = {"softplus": nn.Softplus, "selu": nn.SELU, "elu": nn.ELU, "relu": nn.ReLU}
@@ -369,7 +365,7 @@ class DualLowerBound(Trainable):
         return (g_x - self.config.slope * d2).logsumexp(0) - math.log(x.shape[0])
 
     def loss(self, batch) -> LossTerms:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         g_x = self(x)  # (k,)
         log_c = self.log_partition(x, g_x, self.config.train_starts)
         with torch.no_grad():

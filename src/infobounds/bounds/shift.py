@@ -26,7 +26,7 @@ from itertools import product
 
 import numpy as np
 
-from infobounds.bounds.wyner import discrete_entropy
+from infobounds.bounds.discrete import discrete_entropy
 
 __all__ = ["ShiftDecomposition", "shift_decomposition", "criteria", "conditional_mutual_information",
            "latent_joint", "deterministic_encoder", "set_partitions", "coloured_joint"]

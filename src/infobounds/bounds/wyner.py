@@ -35,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
+from infobounds.bounds.discrete import discrete_entropy  # chapter 1 imports it from this module too
 from infobounds.bounds.gaussian import gaussian_mutual_information
 
 
@@ -156,15 +157,6 @@ def _as_pmf(p, ndim: int, name: str) -> np.ndarray:
     if (p < -1e-12).any():
         raise ValueError(f"{name} has negative entries")
     return np.clip(p, 0.0, None)
-
-
-def discrete_entropy(p) -> float:
-    """H(P) = -sum p log p in nats (0 log 0 = 0) of a pmf of any shape; it must sum to 1."""
-    p = np.asarray(p, dtype=np.float64).ravel()
-    if (p < -1e-12).any() or abs(p.sum() - 1.0) > 1e-9:
-        raise ValueError("p must be a probability mass function (non-negative, summing to 1)")
-    nz = p[p > 0]
-    return float(-(nz * np.log(nz)).sum())
 
 
 def discrete_mutual_information(p_xy) -> float:

@@ -40,6 +40,7 @@ from infobounds.data.download import DownloadError, Published, download_verified
 from infobounds.data.idx import SYSTEM_DATA, cache_dir
 from infobounds.data.integrity import DataCorruptError, DataNotFoundError, check_labelled_arrays
 from infobounds.data.iterators import BatchStream
+from infobounds.data.toy2d import nearest_component, ring_means  # noqa: F401 (nearest_component: chapter 20)
 from infobounds.profiles import smoke_enabled, smoke_examples
 
 PAIRED = ("digits_fashion", "mnist_svhn")
@@ -312,10 +313,9 @@ def load_svhn(split: str) -> tuple[torch.Tensor, torch.Tensor]:
 # A synthetic bimodal source with a known shared part (chapter ``multimodal_gan``)
 # ---------------------------------------------------------------------------------------------
 
-def mixture_means(k: int = 8, radius: float = 2.0, rotation: float = 0.0) -> torch.Tensor:
-    """``k`` means evenly spaced on a circle of ``radius``, rotated by ``rotation`` radians: (k, 2)."""
-    angles = torch.arange(k, dtype=torch.float32) * (2 * torch.pi / k) + rotation
-    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+# ``k`` means evenly spaced on a circle, rotated: the ring of :mod:`infobounds.data.toy2d` under the
+# name chapter 20 imports.
+mixture_means = ring_means
 
 
 def two_modality_mixture(n: int, k: int = 8, std: float = 0.1, seed: int = 0,
@@ -337,8 +337,3 @@ def two_modality_mixture(n: int, k: int = 8, std: float = 0.1, seed: int = 0,
     x = means_x[c] + std * torch.randn(n, 2, generator=gen)
     y = means_y[c] + std * torch.randn(n, 2, generator=gen)
     return x, y, c
-
-
-def nearest_component(points: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest mean for each point: (N, 2), (k, 2) -> (N,)."""
-    return torch.cdist(points, means.to(points)).argmin(1)

@@ -21,12 +21,20 @@ from typing import Sequence
 import torch
 
 
-def ring_means(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
-    """``n_modes`` points evenly spaced on a circle of ``radius`` about the origin, (n_modes, 2)."""
+def ring_means(n_modes: int = 8, radius: float = 2.0, rotation: float = 0.0) -> torch.Tensor:
+    """``n_modes`` points evenly spaced on a circle of ``radius`` about the origin, rotated by
+    ``rotation`` radians, (n_modes, 2). :func:`infobounds.data.paired.mixture_means` is this function."""
     if n_modes < 1 or radius <= 0:
         raise ValueError(f"need n_modes >= 1 and radius > 0, got n_modes={n_modes}, radius={radius}")
-    angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float32) / n_modes
+    angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float32) / n_modes + rotation
     return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+def nearest_component(points: torch.Tensor, means: torch.Tensor, with_distance: bool = False):
+    """Index of the nearest mean for each point: (N, d), (M, d) -> (N,); with ``with_distance`` the
+    pair (Euclidean distance to that mean, index), each (N,). Ties go to the first mean."""
+    distance, index = torch.cdist(points, means.to(points)).min(dim=1)
+    return (distance, index) if with_distance else index
 
 
 def sample_mixture(n: int, means: torch.Tensor, std: float,

@@ -10,19 +10,18 @@ The Fréchet (2-Wasserstein) distance between two Gaussians (Dowson & Landau, 19
 
 The FID of Heusel et al. (2017) evaluates it between Gaussians fitted to the Inception-v3 pool
 features of real and generated images. This module fits them instead to the penultimate-layer
-features of a small classifier that the package trains on Fashion-MNIST once and caches
-(:func:`feature_classifier`): offline, on 28x28 grey images, with no ImageNet network. Its values are
-therefore **not** FIDs and cannot be compared with published ones; what it still measures is the
-distance between the first two moments of real and generated images in a space where the classes
-of the data are separated, so it falls when samples look more like the data and when they spread
-over as many kinds of garment as the data do.
+features of a small classifier (:class:`FeatureClassifier`) that the package trains on Fashion-MNIST
+once and caches (:func:`infobounds.estimators.frechet_classifier.feature_classifier`): offline, on
+28x28 grey images, with no ImageNet network. Its values are therefore **not** FIDs and cannot be
+compared with published ones; what it still measures is the distance between the first two moments
+of real and generated images in a space where the classes of the data are separated, so it falls
+when samples look more like the data and when they spread over as many kinds of garment as the data
+do.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,6 +30,7 @@ from torch.nn import functional as F
 
 from infobounds.core import LossTerms, Player, Trainable
 from infobounds.nets import mlp
+from infobounds.validation import require_non_empty, require_non_negative, require_positive
 
 CLASSIFIER_VERSION = 1  # bump when the architecture or its training changes: invalidates caches
 
@@ -79,6 +79,13 @@ class FeatureClassifierConfig:
     n_train: int | None = None  # training subset (None: all 60,000 images)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        require_non_empty(hidden=self.hidden)  # the features are the last hidden layer's
+        require_positive(hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        if self.n_train is not None:
+            require_positive(n_train=self.n_train)
+        require_non_negative(seed=self.seed)
+
     def cache_name(self) -> str:
         widths = "-".join(str(h) for h in self.hidden)
         n = "all" if self.n_train is None else str(self.n_train)
@@ -119,57 +126,6 @@ class FeatureClassifier(Trainable):
             logits = self.head(self.features(x[start:start + batch_size]))
             correct += int((logits.argmax(-1) == y[start:start + batch_size]).sum())
         return correct / x.shape[0]
-
-
-def classifier_cache_dir() -> Path:
-    """``$INFOBOUNDS_CACHE`` or ``~/.cache/infobounds`` (``$XDG_CACHE_HOME`` respected), then ``frechet/``;
-    in a smoke run a temporary folder, so its few-step classifier is never found by a real run."""
-    from infobounds.profiles import smoke_enabled
-
-    if smoke_enabled():
-        from infobounds.data.standins import scratch_dir
-
-        return scratch_dir() / "frechet"
-    base = os.environ.get("INFOBOUNDS_CACHE")
-    if base:
-        return Path(base) / "frechet"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "infobounds" / "frechet"
-
-
-def train_feature_classifier(config: FeatureClassifierConfig = FeatureClassifierConfig(),
-                             device: str | torch.device = "cpu", progress: bool = False) -> FeatureClassifier:
-    """Train the feature classifier of ``config`` with the book's training loop."""
-    from infobounds.data import BatchStream, load
-    from infobounds.training import fit, steps_for_epochs
-
-    train = load(config.data, "train", n=config.n_train, seed=config.seed, device=device)
-    torch.manual_seed(config.seed)  # the initialisation too, so the classifier depends on its config alone
-    model = FeatureClassifier(train.flat.shape[1], config.hidden, len(train.classes), config.lr).to(device)
-    stream = BatchStream(train.flat, train.y, batch_size=config.batch_size, seed=config.seed)
-    steps = steps_for_epochs(config.epochs, len(train), config.batch_size)
-    fit(model, stream, steps=steps, seed=config.seed, progress=progress, desc="feature classifier")
-    return model
-
-
-def feature_classifier(config: FeatureClassifierConfig = FeatureClassifierConfig(), *,
-                       device: str | torch.device = "cpu", cache: bool = True,
-                       progress: bool = False) -> FeatureClassifier:
-    """The feature classifier of ``config``: loaded from the cache, or trained once and cached there
-    (:func:`classifier_cache_dir`; the file name encodes every setting)."""
-    from infobounds.data import load
-    from infobounds.training import load_checkpoint, save_checkpoint
-
-    path = classifier_cache_dir() / config.cache_name()
-    if cache and path.is_file():
-        state = load_checkpoint(path)
-        probe = load(config.data, "test", n=2)  # input size and number of classes
-        model = FeatureClassifier(probe.flat.shape[1], config.hidden, len(probe.classes), config.lr)
-        model.load_state_dict(state["model"])
-        return model.to(device).eval()
-    model = train_feature_classifier(config, device=device, progress=progress)
-    if cache:
-        save_checkpoint({"model": {k: v.cpu() for k, v in model.state_dict().items()}}, path)
-    return model.eval()
 
 
 @torch.no_grad()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from infobounds.data.toy2d import nearest_component
+
 
 @dataclass(frozen=True)
 class ModeCoverage:
@@ -45,8 +47,7 @@ def mode_coverage(samples: torch.Tensor, means: torch.Tensor, std: float, *, n_s
                          f"and {tuple(means.shape)}")
     if std <= 0 or n_std <= 0 or not 0 < min_share <= 1:
         raise ValueError("need std > 0, n_std > 0 and 0 < min_share <= 1")
-    dist = torch.cdist(samples, means)  # (n, M)
-    nearest_dist, nearest = dist.min(dim=1)
+    nearest_dist, nearest = nearest_component(samples, means, with_distance=True)  # (n,), (n,)
     good = nearest_dist <= n_std * std
     counts = torch.bincount(nearest[good], minlength=means.shape[0]).numpy()
     threshold = min_share * samples.shape[0] / means.shape[0]

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Update, parameters_of
+from infobounds.models.base import LossTerms, Player, Update, first_tensor, parameters_of
 from infobounds.models.wae import WAEGAN, WAEGANConfig
+from infobounds.validation import require_positive
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ class AAEConfig(WAEGANConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.lr_encoder <= 0:
-            raise ValueError(f"lr_encoder must be positive, got {self.lr_encoder}")
+        require_positive(lr_encoder=self.lr_encoder)
 
 
 class AAE(WAEGAN):
@@ -57,12 +57,12 @@ class AAE(WAEGAN):
 
     def reconstruction_loss(self, batch) -> LossTerms:
         """Phase 1: E ||x - G(E(x))||^2 over encoder and decoder."""
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        x = self.flatten_input(first_tensor(batch))
         return LossTerms(terms={"cost": self.reconstruction_cost(x, self.encoder(x)).mean()})
 
     def regularization_loss(self, batch) -> LossTerms:
         """Phase 3: -E log D(E(x)) over the encoder."""
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        x = self.flatten_input(first_tensor(batch))
         return LossTerms(terms={"adversarial": F.softplus(-self.score(self.encoder(x))).mean()})
 
     def players(self) -> list[Player]:

@@ -36,17 +36,7 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, parameters_of
 from infobounds.nets import mlp
 
-__all__ = ["AttributeAdversary", "plugin_entropy"]
-
-
-def plugin_entropy(labels: torch.Tensor, n_values: int) -> torch.Tensor:
-    """Entropy in nats of the empirical distribution of integer ``labels`` in ``0..n_values-1``: a
-    0-dimensional float32 tensor on the labels' device."""
-    if labels.numel() == 0:
-        raise ValueError("plugin_entropy needs at least one label")
-    freq = torch.bincount(labels.reshape(-1).long(), minlength=n_values).double() / labels.numel()
-    freq = freq[freq > 0]
-    return -(freq * freq.log()).sum().float()
+__all__ = ["AttributeAdversary"]
 
 
 class AttributeAdversary(nn.Module):

@@ -6,6 +6,8 @@ estimators in :mod:`infobounds.bounds` and :mod:`infobounds.metrics` depend on t
 without depending on :mod:`infobounds.models`. Models may keep importing them from here.
 """
 
-from infobounds.core import LossTerms, Player, Trainable, Update, check_batch, flatten_batch, parameters_of
+from infobounds.core import (LossTerms, Player, Trainable, Update, check_batch, first_tensor, flatten_batch,
+                             parameters_of)
 
-__all__ = ["LossTerms", "Player", "Trainable", "Update", "check_batch", "flatten_batch", "parameters_of"]
+__all__ = ["LossTerms", "Player", "Trainable", "Update", "check_batch", "first_tensor", "flatten_batch",
+           "parameters_of"]

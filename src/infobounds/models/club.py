@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
-from infobounds.models.adversary import AttributeAdversary, plugin_entropy
+from infobounds.models.adversary import AttributeAdversary
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.nets import reparameterize
@@ -65,8 +66,8 @@ class CLUBConfig:
 
     def __post_init__(self) -> None:
         require_non_negative(beta=self.beta, alpha=self.alpha)
-        require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, lr=self.lr,
-                         lr_adversary=self.lr_adversary)
+        require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, hidden=self.hidden,
+                         adversary_hidden=self.adversary_hidden, lr=self.lr, lr_adversary=self.lr_adversary)
         require_at_least(2, n_utility=self.n_utility, n_sensitive=self.n_sensitive)
         require_at_least(1, adversary_steps=self.adversary_steps)
 

@@ -53,7 +53,8 @@ from infobounds.bounds.coding_rate import class_pairwise_rate_reduction, rate_re
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.gan import dcgan_critic_body, dcgan_generator
 from infobounds.nets import OUTPUTS, mlp
-from infobounds.validation import require_at_least, require_choice, require_non_empty, require_non_negative, require_positive
+from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_finite, require_length,
+                                   require_non_empty, require_non_negative, require_positive)
 
 BODIES = ("mlp", "dcgan")
 DECODER_OBJECTIVES = ("full", "transcription")
@@ -88,7 +89,9 @@ class CTRLConfig:
         require_choice("decoder_objective", self.decoder_objective, DECODER_OBJECTIVES)
         require_choice("output", self.output, OUTPUTS)
         require_non_empty(data_shape=self.data_shape)
-        require_positive(data_shape=self.data_shape, lr_encoder=self.lr_encoder, lr_decoder=self.lr_decoder)
+        require_positive(data_shape=self.data_shape, hidden=self.hidden, channels=self.channels,
+                         lr_encoder=self.lr_encoder, lr_decoder=self.lr_decoder)
+        require_adam_betas(adam_betas=self.adam_betas)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
         require_non_negative(pca_components=self.pca_components)
@@ -99,12 +102,11 @@ class CTRLConfig:
             raise ValueError(f"pca_components={self.pca_components} exceeds the data dimension "
                              f"{int(np.prod(self.data_shape))}")
         require_at_least(2, n_classes=self.n_classes)
-        if self.feature_dim < 2:
-            raise ValueError(f"feature_dim must be >= 2 (features live on the unit sphere), got {self.feature_dim}")
-        if not (self.eps > 0 and np.isfinite(self.eps)):
-            raise ValueError(f"eps must be positive and finite, got {self.eps}")
-        if len(self.gammas) != 3 or any(g < 0 for g in self.gammas):
-            raise ValueError(f"gammas must be three non-negative weights, got {self.gammas}")
+        require_at_least(2, feature_dim=self.feature_dim)  # features live on the unit sphere
+        require_positive(eps=self.eps)
+        require_finite(eps=self.eps)
+        require_length(3, gammas=self.gammas)
+        require_non_negative(gammas=self.gammas)
         require_at_least(1, encoder_steps=self.encoder_steps, decoder_steps=self.decoder_steps)
 
     @classmethod

@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from infobounds.bounds.mi import dv_lower_bound, infonce_lower_bound, js_lower_bound, js_objective
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
 from infobounds.nets import conv_encoder, mlp
+from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
 DIM_ESTIMATORS = ("infonce", "js", "dv")
 # The objective each estimator's critic is trained on, and the bound it reports (chapter 01).
@@ -58,14 +59,15 @@ class DIMConfig:
     lr_prior: float = 1e-3  # Adam, prior discriminator
 
     def __post_init__(self) -> None:
-        if self.estimator not in DIM_ESTIMATORS:
-            raise ValueError(f"unknown estimator {self.estimator!r}: choose one of {', '.join(DIM_ESTIMATORS)}")
-        if min(self.alpha, self.beta, self.gamma) < 0 or self.alpha + self.beta == 0:
-            raise ValueError("alpha, beta, gamma must be >= 0 and alpha + beta > 0")
-        if not self.channels or self.image_size % (2 ** len(self.channels)):
+        require_choice("estimator", self.estimator, DIM_ESTIMATORS)
+        require_non_negative(alpha=self.alpha, beta=self.beta, gamma=self.gamma)
+        if self.alpha + self.beta == 0:
+            raise ValueError("alpha + beta must be positive, got alpha=0 and beta=0")
+        require_non_empty(channels=self.channels)
+        require_positive(in_channels=self.in_channels, image_size=self.image_size, channels=self.channels,
+                         code_dim=self.code_dim, embed_dim=self.embed_dim, lr=self.lr, lr_prior=self.lr_prior)
+        if self.image_size % (2 ** len(self.channels)):
             raise ValueError(f"image_size {self.image_size} must divide by 2^{len(self.channels)}")
-        if self.code_dim <= 0 or self.embed_dim <= 0 or self.lr <= 0 or self.lr_prior <= 0:
-            raise ValueError("code_dim, embed_dim and learning rates must be positive")
 
     @property
     def feature_map(self) -> tuple[int, int, int]:

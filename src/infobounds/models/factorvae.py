@@ -27,7 +27,6 @@ the ELBO decomposition behind the TC term and the optimal-discriminator identity
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,10 +34,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, first_tensor, parameters_of
 from infobounds.models.vae import VAE, VAEConfig
 from infobounds.nets import reparameterize
-from infobounds.profiles import smoke_batch
+from infobounds.validation import require_adam_betas, require_non_negative, require_positive
 
 
 def _default_vae() -> VAEConfig:
@@ -58,10 +57,9 @@ class FactorVAEConfig:
     vae_betas: tuple[float, float] = (0.9, 0.999)  # Adam betas of the VAE (paper: 0.9, 0.999)
 
     def __post_init__(self) -> None:
-        if self.gamma < 0:
-            raise ValueError(f"gamma must be >= 0, got {self.gamma}")
-        if self.discriminator_lr <= 0:
-            raise ValueError(f"discriminator_lr must be positive, got {self.discriminator_lr}")
+        require_non_negative(gamma=self.gamma)
+        require_positive(discriminator_hidden=self.discriminator_hidden, discriminator_lr=self.discriminator_lr)
+        require_adam_betas(discriminator_betas=self.discriminator_betas, vae_betas=self.vae_betas)
         if self.vae.latent_dim < 2:
             raise ValueError("the total correlation needs a code of at least 2 dimensions")
 
@@ -133,21 +131,17 @@ class FactorVAE(Trainable):
         return self.vae.evaluate(x, **kwargs)
 
     def vae_loss(self, batch) -> LossTerms:
-        """distortion + beta rate + gamma total_correlation on one batch (per-example means, nats)."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        x = self.vae.flatten_input(x)  # (B, D)
-        mu, logvar = self.vae.encode(x)  # (B, K), (B, K)
-        z = reparameterize(mu, logvar)  # (B, K), z ~ p(z|x), so z ~ p(z) over the batch
-        distortion = self.vae.distortion_per_example(x, z).mean()  # E[-log q(x|z)]
-        rate = self.vae.rate_per_example(z, mu, logvar).mean()  # E KL(p(z|x) || r(z))
-        tc = self.discriminator(z).mean()  # E_p d(z) ~ KL(p(z) || prod_j p(z_j)), the density-ratio trick
-        return LossTerms(terms={"distortion": distortion, "rate": rate, "total_correlation": tc},
-                         weights={"rate": self.config.vae.beta, "total_correlation": self.config.gamma})
+        """distortion + beta rate + gamma total_correlation on one batch (per-example means, nats):
+        the VAE's terms (:meth:`~infobounds.models.vae.VAE.terms`) and the TC at the same z."""
+        terms, z = self.vae.terms(batch)  # z ~ p(z|x) (B, K), so z ~ p(z) over the batch
+        # E_p d(z) ~ KL(p(z) || prod_j p(z_j)), the density-ratio trick
+        terms["total_correlation"] = self.discriminator(z).mean()
+        return LossTerms(terms=terms, weights={"rate": self.config.vae.beta, "total_correlation": self.config.gamma})
 
     def discriminator_loss(self, batch) -> LossTerms:
         """The discriminator's cross-entropy: the batch's first half gives draws of p(z), its second
         half, shuffled per coordinate, draws of prod_j p(z_j) (Kim & Mnih, Algorithm 1)."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         x = self.vae.flatten_input(x)
         half = x.shape[0] // 2
         if half < 2:
@@ -172,7 +166,8 @@ class FactorVAE(Trainable):
 
 
 # ------------------------------------------------------------------------------------------------
-# The density-ratio TC estimator on its own (chapter ``factorvae``'s check on Gaussians)
+# The density-ratio TC estimator on its own (chapter ``factorvae``'s check on Gaussians); it is
+# trained by infobounds.estimators.total_correlation.estimate_total_correlation
 # ------------------------------------------------------------------------------------------------
 def gaussian_total_correlation(cov: torch.Tensor | np.ndarray) -> float:
     """TC of N(mu, Sigma) in nats: sum_j h(z_j) - h(z) = -1/2 log det of the correlation matrix."""
@@ -198,7 +193,7 @@ class TotalCorrelationEstimator(Trainable):
         self.lr = lr
 
     def loss(self, batch) -> LossTerms:
-        z = batch[0] if isinstance(batch, (tuple, list)) else batch
+        z = first_tensor(batch)
         half = z.shape[0] // 2
         d_joint = self.discriminator(z[:half])
         d_product = self.discriminator(permute_dims(z[half: 2 * half]))
@@ -215,50 +210,3 @@ class TotalCorrelationEstimator(Trainable):
     def estimate(self, z: torch.Tensor) -> float:
         """The mean logit over held-out draws of p(z): the TC estimate in nats."""
         return float(self.discriminator(z).mean())
-
-
-def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
-                               hidden: tuple[int, ...] = (64, 64), holdout: float = 0.2, standardise: str = "rank",
-                               seed: int = 0, progress: bool = False) -> float:
-    """Estimate TC(z) in nats from samples z (N, K) of p(z) with the density-ratio trick: train the
-    discriminator on ``1 - holdout`` of the rows (drawn at random, seeded), average its logit over
-    the rest.
-
-    ``z`` is a tensor or array of any real dtype. ``standardise`` (``rank``, ``zscore`` or ``none``,
-    :mod:`infobounds.bounds.standardise`) maps each coordinate by an increasing function fitted on
-    the training rows: TC is invariant to such maps (they take prod_j p(z_j) to the product of the
-    new marginals), and the estimate becomes independent of the code's scale and tails. A clearly
-    negative value raises an :class:`~infobounds.bounds.mi.EstimateWarning`
-    (:func:`~infobounds.bounds.mi.suspicious_estimate`).
-    The caller's global random state is left as it was; the result depends on ``seed`` alone."""
-    from infobounds.bounds.mi import suspicious_estimate, warn_estimate
-    from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
-    from infobounds.data.iterators import BatchStream
-    from infobounds.training import fit
-
-    where = "estimate_total_correlation"
-    z = as_samples(z, "z", where=where)
-    if z.shape[1] < 2:
-        raise ValueError(f"{where}: z needs at least 2 columns for a total correlation, got shape {tuple(z.shape)}")
-    if standardise not in STANDARDISATIONS:
-        raise ValueError(f"{where}: unknown standardise {standardise!r}: choose one of {', '.join(STANDARDISATIONS)}")
-    if not 0 < holdout < 1:
-        raise ValueError(f"{where}: holdout must lie in (0, 1), got {holdout}")
-    n_test = max(1, int(math.floor(holdout * z.shape[0])))
-    batch_size = smoke_batch(batch_size, z.shape[0] - n_test)  # a smoke run's few rows: the batch shrinks with them
-    if z.shape[0] - n_test < batch_size:
-        raise ValueError(f"{where}: {z.shape[0]} rows are too few for batch_size={batch_size} with holdout={holdout}")
-    perm = torch.randperm(z.shape[0], generator=torch.Generator().manual_seed(seed)).to(z.device)
-    z = Standardiser(z[perm[n_test:]], standardise)(z)
-    train, test = z[perm[n_test:]], z[perm[:n_test]]
-    with torch.random.fork_rng(devices=[z.device] if z.device.type == "cuda" else []):
-        torch.manual_seed(seed)  # the discriminator's initialisation too, so the estimate depends on seed alone
-        model = TotalCorrelationEstimator(z.shape[1], hidden, lr).to(z.device)
-        fit(model, BatchStream(train, batch_size=batch_size, seed=seed), steps=steps, seed=seed, progress=progress,
-            desc="TC discriminator")
-    with torch.no_grad():
-        logits = model.discriminator(test)  # (n_test,)
-    value = float(logits.mean())
-    stderr = float(logits.std() / math.sqrt(n_test)) if n_test > 1 else float("nan")
-    warn_estimate(where, suspicious_estimate(value, stderr))
-    return value

@@ -50,8 +50,8 @@ from torch.nn import functional as F
 
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
 from infobounds.nets import OUTPUTS, mlp
-from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
-                                   require_positive)
+from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_non_empty,
+                                   require_non_negative, require_positive)
 
 LOSSES = ("minimax", "nonsaturating", "wgan-gp")
 BODIES = ("mlp", "dcgan")
@@ -82,8 +82,9 @@ class GANConfig:
         require_choice("body", self.body, BODIES)
         require_choice("output", self.output, OUTPUTS)
         require_non_empty(data_shape=self.data_shape)
-        require_positive(latent_dim=self.latent_dim, data_shape=self.data_shape, lr_generator=self.lr_generator,
-                         lr_critic=self.lr_critic)
+        require_positive(latent_dim=self.latent_dim, data_shape=self.data_shape, hidden=self.hidden,
+                         channels=self.channels, lr_generator=self.lr_generator, lr_critic=self.lr_critic)
+        require_adam_betas(adam_betas=self.adam_betas)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
         require_at_least(1, critic_steps=self.critic_steps)

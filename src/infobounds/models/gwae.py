@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
+from infobounds.models.base import LossTerms, Player, Trainable, first_tensor, flatten_batch
 from infobounds.nets import OUTPUTS, GaussianHead, mlp, reparameterize
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
@@ -183,7 +183,7 @@ class GWAE(Trainable):
 
     def loss(self, batch) -> LossTerms:
         c = self.config
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)  # (B, D)
+        x = self.flatten_input(first_tensor(batch))  # (B, D)
         mu, logvar = self.encode(x)  # (B, K) each
         z = reparameterize(mu, logvar)  # (B, K) ~ q(z|x)
         z_prior = self.prior(x.shape[0])  # (B, K) ~ pi_theta

@@ -42,6 +42,7 @@ from torch.nn import functional as F
 from infobounds.bounds.mi import infonce_lower_bound
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
 from infobounds.models.gan import GANConfig, build_bodies
+from infobounds.validation import require_at_least, require_non_negative, require_positive
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,10 @@ class InfoGANConfig:
     adam_betas: tuple[float, float] = (0.5, 0.999)
 
     def __post_init__(self) -> None:
-        if self.n_categories < 2 or self.n_continuous < 0 or self.noise_dim < 0:
-            raise ValueError("need n_categories >= 2, n_continuous >= 0 and noise_dim >= 0")
-        if self.lambda_categorical < 0 or self.lambda_continuous < 0:
-            raise ValueError("the weights of L_I must be non-negative")
-        if self.q_hidden <= 0:
-            raise ValueError(f"q_hidden must be positive, got {self.q_hidden}")
+        require_at_least(2, n_categories=self.n_categories)
+        require_non_negative(n_continuous=self.n_continuous, noise_dim=self.noise_dim,
+                             lambda_categorical=self.lambda_categorical, lambda_continuous=self.lambda_continuous)
+        require_positive(q_hidden=self.q_hidden, lr_discriminator=self.lr_discriminator)
         self.gan_config()  # validates body, shapes and learning rates
 
     @property

@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
+from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
-from infobounds.models.adversary import AttributeAdversary, plugin_entropy
+from infobounds.models.adversary import AttributeAdversary
 from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.nets import reparameterize
@@ -70,12 +71,11 @@ class InvarianceConfig:
 
     def __post_init__(self) -> None:
         require_choice("criterion", self.criterion, CRITERIA)
-        if self.n_environments < 2:
-            raise ValueError(f"invariance needs at least two environments, got {self.n_environments}")
+        require_at_least(2, n_environments=self.n_environments)  # invariance needs at least two
         require_non_negative(penalty_weight=self.penalty_weight, anneal_steps=self.anneal_steps,
                              weight_decay=self.weight_decay)
         require_at_least(1, discriminator_steps=self.discriminator_steps)
-        require_positive(lr_discriminator=self.lr_discriminator)
+        require_positive(discriminator_hidden=self.discriminator_hidden, lr_discriminator=self.lr_discriminator)
 
     @property
     def penalty(self) -> str | None:

@@ -36,6 +36,7 @@ from torch.nn import functional as F
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians
 from infobounds.models.base import LossTerms, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import require_at_least, require_positive
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,9 @@ class IVAEConfig:
     lr: float = 1e-3  # Adam learning rate (paper: 1e-3)
 
     def __post_init__(self) -> None:
-        if min(self.data_dim, self.latent_dim) <= 0 or self.n_aux < 1:
-            raise ValueError("data_dim, latent_dim and n_aux must be positive")
-        if self.decoder_std <= 0 or self.lr <= 0:
-            raise ValueError("decoder_std and lr must be positive")
+        require_positive(data_dim=self.data_dim, latent_dim=self.latent_dim, hidden=self.hidden,
+                         decoder_std=self.decoder_std, lr=self.lr)
+        require_at_least(1, n_aux=self.n_aux)
 
 
 class IVAE(Trainable):

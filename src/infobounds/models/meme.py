@@ -50,7 +50,8 @@ from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
 from infobounds.models.base import LossTerms
 from infobounds.models.multimodal import BimodalVAE
 from infobounds.nets import reparameterize
-from infobounds.validation import require_choice
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 PRIOR_TERMS = ("weighted", "expected_kl")
 
@@ -71,14 +72,11 @@ class MEMEConfig:
 
     def __post_init__(self) -> None:
         require_choice("prior_term", self.prior_term, PRIOR_TERMS)
-        if self.latent_dim <= 0 or not self.hidden or min(self.hidden) <= 0:
-            raise ValueError("latent_dim and the hidden widths must be positive")
-        if self.n_samples < 1 or self.n_pseudo < 1:
-            raise ValueError("n_samples and n_pseudo must be >= 1")
-        if self.supervision_weight < 0:
-            raise ValueError(f"supervision_weight must be >= 0, got {self.supervision_weight}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
+                         lr=self.lr)
+        require_at_least(1, n_samples=self.n_samples, n_pseudo=self.n_pseudo)
+        require_non_negative(supervision_weight=self.supervision_weight)
 
 
 def importance_weights(log_q_t_given_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -41,6 +41,8 @@ from torch.nn import functional as F
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
 from infobounds.models.multimodal import unpack_paired_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_non_empty,
+                                   require_non_negative, require_positive)
 
 OUTPUTS = ("sigmoid", "linear")
 HEADS = ("xz", "yz", "x", "y", "xy", "gen_xz", "gen_yz")
@@ -64,14 +66,13 @@ class MMGANConfig:
     cycle_weight: float = 0.0  # weight of the latent cycle ||E_m(G_m(z)) - z||^2 (0: the pure game)
 
     def __post_init__(self) -> None:
-        if self.output not in OUTPUTS:
-            raise ValueError(f"unknown output {self.output!r}: choose one of {', '.join(OUTPUTS)}")
-        if self.latent_dim <= 0 or not self.hidden or not self.disc_hidden:
-            raise ValueError("latent_dim must be positive and hidden, disc_hidden non-empty")
-        if min(*self.hidden, *self.disc_hidden) <= 0 or min(*self.x_shape, *self.y_shape) <= 0:
-            raise ValueError("widths and shapes must be positive")
-        if self.lr <= 0 or self.disc_lr <= 0 or self.disc_steps < 1 or min(self.unpaired_weight, self.cycle_weight) < 0:
-            raise ValueError("need positive learning rates, disc_steps >= 1 and unpaired_weight >= 0")
+        require_choice("output", self.output, OUTPUTS)
+        require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden, disc_hidden=self.disc_hidden)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
+                         disc_hidden=self.disc_hidden, lr=self.lr, disc_lr=self.disc_lr)
+        require_adam_betas(betas=self.betas)
+        require_at_least(1, disc_steps=self.disc_steps)
+        require_non_negative(unpaired_weight=self.unpaired_weight, cycle_weight=self.cycle_weight)
 
     @property
     def dims(self) -> tuple[int, int]:

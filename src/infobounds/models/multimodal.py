@@ -44,6 +44,7 @@ from torch.nn import functional as F
 from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
 from infobounds.models.base import LossTerms, Player, Trainable
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
 KINDS = ("jmvae", "mvae", "mmvae", "mopoe")
 
@@ -103,16 +104,11 @@ class MultimodalConfig:
     lr: float = 1e-3  # Adam learning rate
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown kind {self.kind!r}: choose one of {', '.join(KINDS)}")
-        if self.latent_dim <= 0 or not self.hidden or min(self.hidden) <= 0:
-            raise ValueError("latent_dim and the hidden widths must be positive")
-        if self.beta < 0 or self.jmvae_alpha < 0:
-            raise ValueError("beta and jmvae_alpha must be >= 0")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if min(*self.x_shape, *self.y_shape) <= 0:
-            raise ValueError("shapes must be positive")
+        require_choice("kind", self.kind, KINDS)
+        require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
+                         lr=self.lr)
+        require_non_negative(beta=self.beta, jmvae_alpha=self.jmvae_alpha)
 
     @property
     def dims(self) -> tuple[int, int]:

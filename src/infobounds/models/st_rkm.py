@@ -32,9 +32,11 @@ from functools import partial
 import torch
 from torch import nn
 
-from infobounds.models.base import LossTerms, Player, Trainable, check_batch
+from infobounds.models.base import LossTerms, Player, Trainable, check_batch, first_tensor
 from infobounds.nets import mlp
 from infobounds.optim.cayley import CayleyAdam
+from infobounds.validation import (require_choice, require_non_empty, require_non_negative, require_positive,
+                                   require_probability)
 
 OBJECTIVES = ("deterministic", "noisy", "splitloss")
 
@@ -56,16 +58,17 @@ class StRKMConfig:
     center_momentum: float = 0.01  # update rate of the running feature mean used at evaluation
 
     def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
-        if not 0 < self.latent_dim <= self.feature_dim:
-            raise ValueError(f"need 0 < latent_dim <= feature_dim, got {self.latent_dim} and {self.feature_dim}")
-        if self.noise_std < 0 or self.projection_weight < 0 or self.reconstruction_weight < 0:
-            raise ValueError("noise_std and the weights must be >= 0")
-        if self.lr <= 0 or self.lr_stiefel <= 0:
-            raise ValueError("learning rates must be positive")
-        if not 0 < self.center_momentum <= 1:
-            raise ValueError(f"center_momentum must lie in (0, 1], got {self.center_momentum}")
+        require_choice("objective", self.objective, OBJECTIVES)
+        require_non_empty(input_shape=self.input_shape)
+        require_positive(input_shape=self.input_shape, hidden=self.hidden, latent_dim=self.latent_dim,
+                         feature_dim=self.feature_dim, lr=self.lr, lr_stiefel=self.lr_stiefel,
+                         center_momentum=self.center_momentum)
+        if self.latent_dim > self.feature_dim:
+            raise ValueError(f"latent_dim must be <= feature_dim, got latent_dim={self.latent_dim} and "
+                             f"feature_dim={self.feature_dim}")
+        require_non_negative(noise_std=self.noise_std, projection_weight=self.projection_weight,
+                             reconstruction_weight=self.reconstruction_weight)
+        require_probability(center_momentum=self.center_momentum)
 
     @property
     def input_dim(self) -> int:
@@ -101,7 +104,7 @@ class StRKM(Trainable):
 
     def loss(self, batch) -> LossTerms:
         c = self.config
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = first_tensor(batch)
         x = x.reshape(x.shape[0], -1)  # (B, D)
         phi = self.features(x)  # (B, l)
         mean = phi.mean(0)

@@ -38,6 +38,7 @@ from torch import nn
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians
 from infobounds.models.base import LossTerms, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import require_non_empty, require_non_negative, require_positive, require_probability
 
 
 def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -67,15 +68,11 @@ class GaussianRegressor(nn.Module):
 
 def _check_common(source_dim: int, target_dim: int, out_dim: int, hidden: tuple[int, ...], lr: float,
                   lr_decay: float, lr_decay_every: int) -> None:
-    if source_dim <= 0 or target_dim <= 0 or out_dim <= 0:
-        raise ValueError(f"source_dim, target_dim and out_dim must be positive, got {source_dim}, "
-                         f"{target_dim}, {out_dim}")
-    if not hidden or any(h <= 0 for h in hidden):
-        raise ValueError(f"hidden needs at least one positive width, got {hidden}")
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    if not 0 < lr_decay <= 1 or lr_decay_every < 0:
-        raise ValueError(f"need 0 < lr_decay <= 1 and lr_decay_every >= 0, got {lr_decay}, {lr_decay_every}")
+    require_non_empty(hidden=hidden)
+    require_positive(source_dim=source_dim, target_dim=target_dim, out_dim=out_dim, hidden=hidden, lr=lr,
+                     lr_decay=lr_decay)
+    require_probability(lr_decay=lr_decay)
+    require_non_negative(lr_decay_every=lr_decay_every)
 
 
 def _unpack(batch, source_dim: int, target_dim: int, out_dim: int, where: str):
@@ -159,10 +156,8 @@ class TEBConfig:
     def __post_init__(self) -> None:
         _check_common(self.source_dim, self.target_dim, self.out_dim, self.hidden, self.lr, self.lr_decay,
                       self.lr_decay_every)
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
-        if self.latent_dim <= 0:
-            raise ValueError(f"latent_dim must be positive, got {self.latent_dim}")
+        require_non_negative(beta=self.beta)
+        require_positive(latent_dim=self.latent_dim)
 
 
 class TEB(Trainable):

@@ -52,7 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms, Player, Trainable, flatten_batch
+from infobounds.models.base import LossTerms, Player, Trainable, first_tensor, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
 from infobounds.profiles import smoke_draws
 from infobounds.validation import (require_at_least, require_choice, require_finite, require_non_empty,
@@ -217,15 +217,24 @@ class VAE(Trainable):
         return log_normal_density(z, mu, logvar) - self.log_prior(z)
 
     # -- the objective ----------------------------------------------------------------------------
-    def loss(self, batch) -> LossTerms:
-        """D + beta R on one batch; the terms are per-example means in nats."""
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+    def terms(self, batch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The named terms of the negative ELBO on one batch, ``{"distortion": D, "rate": R}``
+        (per-example means in nats), and the draw z ~ p(z|x) (B, K) they were computed at.
+
+        :meth:`loss` weights them; a model that composes a VAE adds its own terms at the same z
+        (FactorVAE's total correlation)."""
+        x = first_tensor(batch)
         x = self.flatten_input(x)  # (B, input_dim)
         mu, logvar = self.encode(x)  # (B, K), (B, K)
         z = reparameterize(mu, logvar)  # (B, K), one draw of z ~ p(z|x)
         distortion = self.distortion_per_example(x, z).mean()  # D = E[-log q(x|z)]
         rate = self.rate_per_example(z, mu, logvar).mean()  # R = E KL(p(z|x) || r(z))
-        return LossTerms(terms={"distortion": distortion, "rate": rate}, weights={"rate": self.config.beta})
+        return {"distortion": distortion, "rate": rate}, z
+
+    def loss(self, batch) -> LossTerms:
+        """D + beta R on one batch; the terms (:meth:`terms`) are per-example means in nats."""
+        terms, _ = self.terms(batch)
+        return LossTerms(terms=terms, weights={"rate": self.config.beta})
 
     def players(self) -> list[Player]:
         return [Player("main", list(self.parameters()), lr=self.config.lr)]

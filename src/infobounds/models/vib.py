@@ -25,9 +25,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
 from infobounds.models.base import LossTerms, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
+from infobounds.validation import (require_adam_betas, require_at_least, require_non_negative, require_positive,
+                                   require_probability)
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,13 @@ class VIBConfig:
     std_shift: float = -5.0  # sigma = softplus(raw - 5), the paper's initialisation of small noise
 
     def __post_init__(self) -> None:
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
-        if self.latent_dim <= 0 or self.n_classes < 2 or self.input_dim <= 0:
-            raise ValueError("latent_dim and input_dim must be positive and n_classes >= 2")
-        if self.train_samples < 1:
-            raise ValueError(f"train_samples must be >= 1, got {self.train_samples}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        require_non_negative(beta=self.beta, lr_decay_every=self.lr_decay_every)
+        require_positive(input_dim=self.input_dim, hidden=self.hidden, latent_dim=self.latent_dim, lr=self.lr,
+                         lr_decay=self.lr_decay)
+        require_probability(lr_decay=self.lr_decay)
+        require_at_least(2, n_classes=self.n_classes)
+        require_at_least(1, train_samples=self.train_samples)
+        require_adam_betas(adam_betas=self.adam_betas)
 
     @classmethod
     def paper(cls, beta: float = 1e-3, steps_per_epoch: int = 600) -> "VIBConfig":
@@ -127,8 +129,7 @@ class VIB(Trainable):
             z = reparameterize(mu, logvar)
             ce_z_sum += float(F.cross_entropy(self.classifier(z), yb, reduction="sum"))
         n = x.shape[0]
-        freq = torch.bincount(y, minlength=self.config.n_classes).double() / n
-        h_y = float(-(freq[freq > 0] * freq[freq > 0].log()).sum())
+        h_y = float(plugin_entropy(y, self.config.n_classes, dtype=torch.float64))
         self.train(was_training)
         return {
             "accuracy": correct / n,

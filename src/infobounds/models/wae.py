@@ -40,7 +40,7 @@ import torch
 from torch.nn import functional as F
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable, Update, flatten_batch, parameters_of
+from infobounds.models.base import LossTerms, Player, Trainable, Update, first_tensor, flatten_batch, parameters_of
 from infobounds.nets import OUTPUTS, mlp
 from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
@@ -129,7 +129,7 @@ class WAEMMD(Trainable):
 
     # -- the objective --------------------------------------------------------------------------------
     def loss(self, batch) -> LossTerms:
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)  # (B, D)
+        x = self.flatten_input(first_tensor(batch))  # (B, D)
         z = self.encoder(x)  # (B, d_z), Q(Z|X) = delta_{E(X)}
         cost = self.reconstruction_cost(x, z).mean()  # E c(X, G(E(X)))
         z_prior = self.sample_prior(x.shape[0])  # (B, d_z) ~ P_Z
@@ -169,7 +169,7 @@ class WAEGAN(WAEMMD):
 
     def discriminator_loss(self, batch) -> LossTerms:
         """-E_{P_Z} log D(z) - E_{Q_Z} log(1 - D(z)) (terms ``real`` and ``fake``)."""
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        x = self.flatten_input(first_tensor(batch))
         with torch.no_grad():
             z_fake = self.encoder(x)  # codes, (B, d_z)
         t_real, t_fake = self.score(self.sample_prior(x.shape[0])), self.score(z_fake)
@@ -179,7 +179,7 @@ class WAEGAN(WAEMMD):
 
     def loss(self, batch) -> LossTerms:
         """Encoder and decoder: cost + lambda * (-E log D(E(x))), the non-saturating adversarial term."""
-        x = self.flatten_input(batch[0] if isinstance(batch, (tuple, list)) else batch)  # (B, D)
+        x = self.flatten_input(first_tensor(batch))  # (B, D)
         z = self.encoder(x)  # (B, d_z)
         cost = self.reconstruction_cost(x, z).mean()
         adversarial = F.softplus(-self.score(z)).mean()  # -E_{Q_Z} log D(z)

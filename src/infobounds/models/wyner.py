@@ -74,6 +74,8 @@ from torch.nn import functional as F
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
 from infobounds.bounds.mi import infonce_lower_bound
 from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 DECODERS = ("gaussian", "bernoulli")
 
@@ -100,26 +102,22 @@ class WynerConfig:
     min_log_std: float = -4.0  # lower clamp of the Gaussian decoders' log standard deviation
 
     def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
-        if self.latent_dim <= 0 or self.groups <= 0 or self.local_dim < 0:
-            raise ValueError(f"latent_dim and groups must be positive and local_dim >= 0, got "
-                             f"{self.latent_dim}, {self.groups}, {self.local_dim}")
-        if not self.x_shape or not self.y_shape or min(*self.x_shape, *self.y_shape) <= 0:
-            raise ValueError(f"x_shape and y_shape must be non-empty and positive, got {self.x_shape}, {self.y_shape}")
+        require_choice("decoder", self.decoder, DECODERS)
+        require_positive(latent_dim=self.latent_dim, groups=self.groups)
+        require_non_negative(local_dim=self.local_dim)
+        require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape)
         if self.x_dim % self.groups or self.y_dim % self.groups:
             raise ValueError(f"groups={self.groups} must divide x's {self.x_dim} and y's {self.y_dim} features")
-        if not self.hidden or min(self.hidden) <= 0 or not self.critic_hidden or min(self.critic_hidden) <= 0:
-            raise ValueError("hidden and critic_hidden need at least one positive width")
-        if min(self.ci_weight, self.reverse_weight, self.cond_weight) < 0:
-            raise ValueError("ci_weight, reverse_weight and cond_weight must be >= 0")
+        require_non_empty(hidden=self.hidden, critic_hidden=self.critic_hidden)
+        require_positive(hidden=self.hidden, critic_hidden=self.critic_hidden)
+        require_non_negative(ci_weight=self.ci_weight, reverse_weight=self.reverse_weight, cond_weight=self.cond_weight)
         if self.decoder == "bernoulli" and self.reverse_weight > 0:
             raise ValueError("the reverse KL needs reparameterised samples of x and y: with a bernoulli "
                              "decoder set reverse_weight=0")
-        if self.ci_anneal_steps < 0 or self.critic_steps < 1:
-            raise ValueError("ci_anneal_steps must be >= 0 and critic_steps >= 1")
-        if self.lr <= 0 or self.critic_lr <= 0:
-            raise ValueError("learning rates must be positive")
+        require_non_negative(ci_anneal_steps=self.ci_anneal_steps)
+        require_at_least(1, critic_steps=self.critic_steps)
+        require_positive(lr=self.lr, critic_lr=self.critic_lr)
 
     @property
     def x_dim(self) -> int:
