@@ -37,6 +37,7 @@ PAGES = {
     f"{PACKAGE}.bounds": "Bounds and estimators",
     f"{PACKAGE}.models": "Models",
     f"{PACKAGE}.training": "Training",
+    f"{PACKAGE}.estimators": "Estimators that train a network",
     f"{PACKAGE}.optim": "Optimisers",
     f"{PACKAGE}.metrics": "Metrics",
 }
