@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the book: set up, execute every chapter (profile from INFOBOUNDS_PROFILE, default quick on
-# any hardware) and render the HTML into _build/html.
+# any hardware) and render the HTML into _build/html; with --pdf also the PDF, _build/pdf/book.pdf.
+# Other arguments go to jupyter-book build.
 set -euo pipefail
+pdf=0
+if [ "${1:-}" = --pdf ]; then pdf=1; shift; fi
 cd "$(dirname "$0")/.."
 command_start=$SECONDS
 bash scripts/setup.sh
@@ -24,7 +27,7 @@ if [ "$workers" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
 export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 echo "== executing the chapters ($INFOBOUNDS_PROFILE profile, $workers at a time)"
 chapters_start=$SECONDS
-.venv/bin/python -m pytest chapters -n "$workers" --dist loadfile --nbval-lax --nbval-current-env \
+.venv/bin/python -m pytest chapters book/course.md -n "$workers" --dist loadfile --nbval-lax --nbval-current-env \
   --nbval-cell-timeout="$cell_timeout" -p no:cacheprovider -q --junitxml="$stage/junit-chapters.xml"
 CHAPTERS_S=$((SECONDS - chapters_start))
 echo "== the chapters took $CHAPTERS_S s; building the site from them"
@@ -34,6 +37,13 @@ echo "== the chapters took $CHAPTERS_S s; building the site from them"
 .venv/bin/jupyter-book build "$stage" --path-output . --all --builder html "$@"
 echo "== checking the built site in a browser (headless Chromium)"
 .venv/bin/python -m pytest tests/site --site _build/html --screenshots _build/screenshots -p no:cacheprovider -q
+if [ "$pdf" = 1 ]; then
+  echo "== the PDF: the single-page build of the same notebooks, printed by Chromium, then read back"
+  .venv/bin/jupyter-book build "$stage" --path-output . --builder singlehtml "$@"
+  .venv/bin/python scripts/book_pdf.py _build/singlehtml _build/pdf/book.pdf
+  .venv/bin/python -m pytest tests/test_pdf.py --pdf _build/pdf/book.pdf -p no:cacheprovider -q
+fi
 WALL_S=$((SECONDS - command_start)) CHAPTERS_S=$CHAPTERS_S WORKERS=$workers \
   .venv/bin/python scripts/command_time.py book "$stage"
 echo "The book is in _build/html: open _build/html/index.html in a browser."
+if [ "$pdf" = 1 ]; then echo "The PDF is _build/pdf/book.pdf."; fi

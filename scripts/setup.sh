@@ -24,13 +24,15 @@ fi
 
 # Generated from the chapters and _toc.yml, so they cannot fall behind the text: the chapter-
 # dependency graph of the landing page (from the chapters' cross-references), the index of
-# theorems, and the bibliography with the chapters that cite each work. The concluding chapter is
+# theorems, the bibliography with the chapters that cite each work, and the API reference (from the
+# package's modules and docstrings). The concluding chapter is
 # written here from results/; the scoreboard is not: the book and test commands write both after
 # their chapters run, from that run's results (scripts/stage_book.py), so a built site never shows
 # numbers or claims older than its own pages.
 "$VENV/bin/python" scripts/chapter_graph.py book/chapter-graph.svg
 "$VENV/bin/python" scripts/theorem_index.py book/theorems.md
 "$VENV/bin/python" scripts/citation_index.py book/bibliography.md
+"$VENV/bin/python" scripts/api_reference.py book/api
 "$VENV/bin/python" scripts/conclusion.py book/conclusion.md
 
 # MathJax served from the built site itself, so maths renders offline.
@@ -64,5 +66,16 @@ if ! command -v chromedriver >/dev/null 2>&1; then
       || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null; }
   else
     echo "[setup] note: chromium and chromium-driver are missing; the site test will fail until they are installed" >&2
+  fi
+fi
+
+# The PDF test reads the printed book with poppler's pdftotext, pdfinfo and pdffonts.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing Debian's poppler-utils for the PDF test"
+    apt-get install -y -qq poppler-utils >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq poppler-utils >/dev/null; }
+  else
+    echo "[setup] note: poppler-utils is missing; the PDF test will fail until it is installed" >&2
   fi
 fi

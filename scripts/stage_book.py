@@ -42,6 +42,11 @@ def chapter_sources() -> list[Path]:
     return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
 
+# Pages of book/ that are notebooks with code (collected under nbval by book/conftest.py): staged as
+# .ipynb like a chapter, the executed one from $INFOBOUNDS_EXECUTED_DIR beside the chapters.
+BOOK_NOTEBOOKS = ("course",)
+
+
 PLACEHOLDER_SCOREBOARD = """# Scoreboard
 
 The scoreboard is written after the chapters execute, from the results that run records
@@ -78,8 +83,10 @@ def stage(target: Path, mode: str) -> None:
     chapters = chapter_sources()
     if mode == "executed":
         missing = [c.stem for c in chapters if not (target / "chapters" / f"{c.stem}.ipynb").is_file()]
+        missing += [f"book/{page}" for page in BOOK_NOTEBOOKS if not (target / "chapters" / f"{page}.ipynb").is_file()]
         if missing:
-            raise SystemExit(f"no executed notebook for {', '.join(missing)}: did nbval run every chapter?")
+            raise SystemExit(f"no executed notebook for {', '.join(missing)}: did nbval run every chapter "
+                             f"and {', '.join(f'book/{page}.md' for page in BOOK_NOTEBOOKS)}?")
     elif mode == "sources":
         import jupytext
 
@@ -91,6 +98,15 @@ def stage(target: Path, mode: str) -> None:
     for folder in ["book", "src", "_mathjax"]:
         shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for page in BOOK_NOTEBOOKS:
+        staged = target / "book" / f"{page}.ipynb"
+        if mode == "executed":
+            shutil.move(target / "chapters" / f"{page}.ipynb", staged)
+        else:
+            import jupytext
+
+            jupytext.write(jupytext.read(ROOT / "book" / f"{page}.md"), staged)
+        (target / "book" / f"{page}.md").unlink()
     # Never the scoreboard (or the conclusion's claims) in book/: they may predate this run's chapters.
     if mode == "executed":
         write_scoreboard(target)

@@ -23,8 +23,8 @@ export INFOBOUNDS_EXECUTED_DIR=$PWD/$stage/chapters
 # and a chapter's cells with their kernel, in one worker.
 workers=${INFOBOUNDS_TEST_WORKERS:-2}
 start=$SECONDS
-echo "== unit tests and chapters (nbval, quick profile), $workers workers"
-.venv/bin/python -m pytest tests chapters -n "$workers" --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+echo "== unit tests, chapters and the course page (nbval, quick profile), $workers workers"
+.venv/bin/python -m pytest tests chapters book/course.md -n "$workers" --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
   -p no:cacheprovider --durations=10 --junitxml="$stage/junit-tests-and-chapters.xml"
 echo "== smoke run of the full profile: every chapter with the paper's networks, configs and batch sizes, a few steps"
 # INFOBOUNDS_SMOKE cuts every fit() to a few steps and every data set to a few hundred examples, stands in
@@ -44,6 +44,11 @@ echo "== strict build of the site from the executed chapters (its scoreboard fro
 echo "== the site in a browser (headless Chromium): maths, theorems, figures, links"
 .venv/bin/python -m pytest tests/site --site "$stage/_build/html" --screenshots "$stage/_build/screenshots" \
   -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
+echo "== the PDF: the single-page build of the same notebooks, printed by Chromium, then read back"
+.venv/bin/jupyter-book build "$stage" --builder singlehtml -W -n --keep-going
+.venv/bin/python scripts/book_pdf.py "$stage/_build/singlehtml" "$stage/_build/pdf/book.pdf"
+.venv/bin/python -m pytest tests/test_pdf.py --pdf "$stage/_build/pdf/book.pdf" -p no:cacheprovider -q \
+  --junitxml="$stage/junit-pdf.xml"
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"
 # The measured time of this whole command (set-up included), for results/bench/ and the README.
 WALL_S=$((SECONDS - command_start)) TESTS_S=$((SECONDS - start)) SMOKE_S=$SMOKE_S \

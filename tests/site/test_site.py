@@ -117,3 +117,73 @@ def test_front_matter_pages(site, browser):
         assert "Traceback" not in text
     n_refs = browser.execute_script("return document.querySelectorAll('.citation, dl.citation > dt, div.citation').length")
     assert n_refs >= 10, f"the bibliography lists only {n_refs} references"
+
+
+API_PAGE = "book/api/bounds.html"  # the page with the most maths in its docstrings
+
+
+def test_api_page(site, browser):
+    """An API reference page: its docstrings' maths typeset, its summary tables link to entries on
+    the page, and no maths was left as raw TeX (a docstring written with Markdown's ``$...$``)."""
+    page = site / API_PAGE
+    assert page.is_file(), f"{API_PAGE} was not rendered"
+    browser.get(page.as_uri())
+    assert len(mathjax_script_tags(page)) == 1, f"{API_PAGE} must load MathJax once"
+    assert wait_for_mathjax(browser) == "ok"
+    n_math, n_typeset, n_errors = browser.execute_script(
+        "const math = [...document.querySelectorAll('.math')];"
+        "return [math.length, math.filter(m => m.querySelector('mjx-container')).length,"
+        "        document.querySelectorAll('mjx-merror').length];")
+    assert n_math > 20, f"only {n_math} formulas in the docstrings of {API_PAGE}"
+    assert n_typeset == n_math, f"{n_math - n_typeset} of {n_math} formulas were not typeset"
+    assert n_errors == 0, f"{n_errors} MathJax error nodes"
+    text = browser.execute_script("return document.querySelector('main').innerText")
+    raw = re.findall(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$|\\\(|\\\[", text)
+    assert not raw, f"maths left as raw TeX: {raw[:5]}"
+    assert "Traceback" not in text
+    entries = browser.execute_script("return [...document.querySelectorAll('dl.py > dt[id]')].map(d => d.id)")
+    summary_links = browser.execute_script(
+        "return [...document.querySelectorAll('table.autosummary a.reference')].map(a => a.getAttribute('href'))")
+    assert len(entries) > 20 and summary_links, f"{len(entries)} entries, {len(summary_links)} summary links"
+    dead = [href for href in summary_links if unquote(urlsplit(href).fragment) not in entries]
+    assert not dead, f"summary links to no entry on the page: {dead[:5]}"
+    source_links = browser.execute_script(
+        "return [...document.querySelectorAll('a .viewcode-link')].map(s => s.parentElement.getAttribute('href'))")
+    missing = [h for h in source_links if not (page.parent / unquote(urlsplit(h).path)).is_file()]
+    assert source_links and not missing, f"{len(source_links)} [source] links, missing pages: {missing[:3]}"
+
+
+def public_api() -> set[str]:
+    """Every public module of infobounds (no dotted part starting with ``_``, plus the command line,
+    ``infobounds.__main__``) and every public class and function defined in one (named in its
+    ``__all__`` where it has one, else not starting with ``_``): what the API pages must document."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import infobounds
+
+    modules = ["infobounds"] + [info.name for info in pkgutil.walk_packages(infobounds.__path__, "infobounds.")
+                                if not any(part.startswith("_") for part in info.name.split(".")[1:])
+                                or info.name == "infobounds.__main__"]
+    names = set(modules)
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        exported = getattr(module, "__all__", None)
+        names |= {f"{module_name}.{name}" for name, obj in vars(module).items()
+                  if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == module_name
+                  and (name in exported if exported is not None else not name.startswith("_"))}
+    return names
+
+
+def test_api_reference_covers_the_package(site):
+    """The site's inventory holds an entry for every public module, class and function."""
+    from sphinx.util.inventory import InventoryFile
+
+    with open(site / "objects.inv", "rb") as inventory:
+        documented = InventoryFile.load(inventory, "", lambda base, uri: uri)
+    entries = {name for kind, objects in documented.items() if kind.startswith("py:") for name in objects}
+    expected = public_api()
+    assert len(expected) > 100, f"the package has only {len(expected)} public names: is it importable?"
+    missing = sorted(expected - entries)
+    assert not missing, f"{len(missing)} public names without an API entry, e.g. {missing[:10]}"
