@@ -128,6 +128,12 @@ def print_pdf(build: Path, out: Path) -> dict:
         if broken:
             raise SystemExit(f"book_pdf: {len(broken)} figures did not load, e.g. {broken[:3]}")
         typeset_s = time.monotonic() - start
+        # Each page of the book (a chapter, the course page, an API page) starts a printed page: in a
+        # single-page build every document is a section right after its <span id="document-...">.
+        driver.execute_script(
+            "const style = document.createElement('style');"
+            "style.textContent = 'span[id^=\"document-\"] + section { break-before: page; }';"
+            "document.head.appendChild(style);")
         print(f"book_pdf: figures loaded after {typeset_s:.0f} s; printing", file=sys.stderr)
         pdf = driver.execute_cdp_cmd("Page.printToPDF", {
             "paperWidth": 210 * MM, "paperHeight": 297 * MM,

@@ -305,6 +305,8 @@ def test_the_tested_site_gets_the_scoreboard_of_the_run_that_executed_its_chapte
     (target / "chapters").mkdir(parents=True)
     for chapter in CHAPTERS:  # what nbval leaves: one executed notebook per chapter
         (target / "chapters" / f"{chapter.stem}.ipynb").write_text("{}")
+    for page in stage_book.BOOK_NOTEBOOKS:  # and per notebook page of book/ (the course page)
+        (target / "chapters" / f"{page}.ipynb").write_text("{}")
     stage_book.stage(target, "executed")
     board = (target / "book" / "scoreboard.md").read_text()
     assert "### {doc}`../chapters/01_information_measures`" in board

@@ -1,19 +1,20 @@
 r"""A comparison of two methods (or settings) over training seeds, as the chapters' claims make it.
 
-A chapter that claims "method A beats method B" trains both on the same seeds $s = 1, \dots, n$ and
-measures, per seed, the effect $e_s$ (A's metric minus B's, oriented so that the claim says
-$e_s > \tau$ for a threshold $\tau$, usually 0). With the seed mean $\bar e$ and the sample standard
-deviation over seeds $s_e$ (divisor $n - 1$), the claim *holds* when
+A chapter that claims "method A beats method B" trains both on the same seeds
+:math:`s = 1, \dots, n` and measures, per seed, the effect :math:`e_s` (A's metric minus B's,
+oriented so that the claim says :math:`e_s > \tau` for a threshold :math:`\tau`, usually 0). With
+the seed mean :math:`\bar e` and the sample standard deviation over seeds :math:`s_e` (divisor
+:math:`n - 1`), the claim *holds* when
 
-$$
-\bar e - \tau > k\, s_e ,
-$$
+.. math::
 
-the mean effect clears the threshold by a margin of more than $k$ seed standard deviations
-($k = 2$ by default). For $n = 3$ and $k = 2$ this is a one-sided $t$-statistic
-$(\bar e - \tau)/(s_e/\sqrt n) > 2\sqrt 3 \approx 3.5$ (two degrees of freedom, $p \approx 0.04$ for
-Gaussian effects). When every seed gives the same effect ($s_e = 0$) the criterion reduces to
-$\bar e > \tau$.
+    \bar e - \tau > k\, s_e ,
+
+the mean effect clears the threshold by a margin of more than :math:`k` seed standard deviations
+(:math:`k = 2` by default). For :math:`n = 3` and :math:`k = 2` this is a one-sided
+:math:`t`-statistic :math:`(\bar e - \tau)/(s_e/\sqrt n) > 2\sqrt 3 \approx 3.5` (two degrees of
+freedom, :math:`p \approx 0.04` for Gaussian effects). When every seed gives the same effect
+(:math:`s_e = 0`) the criterion reduces to :math:`\bar e > \tau`.
 """
 
 from __future__ import annotations

@@ -112,9 +112,10 @@ class Checkpointer:
     end, and restores it on resume.
 
     The path is checked when the run starts, not after the whole run when the first write would
-    fail. Every checkpoint stores the run's settings (:func:`run_settings`); a resume refuses a
-    checkpoint written with other settings, naming the first difference, or one whose step is past
-    the end of this call. ``path=None`` saves nothing.
+    fail. Every checkpoint stores the run's settings
+    (``run_settings``); a resume refuses a checkpoint written
+    with other settings, naming the first difference, or one whose step is past the end of this
+    call. ``path=None`` saves nothing.
     """
 
     def __init__(self, path: str | Path | None, every: int, rank: int, settings: dict):
