@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,25 +29,14 @@ FOOTER = ('<div style="font-size: 8px; width: 100%; text-align: center; color: #
 
 def chromium_driver():
     """Debian's headless Chromium and its chromedriver (the site test's browser)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from headless_chromium import new_driver
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        raise SystemExit("book_pdf: printing the PDF needs Debian's chromium and chromium-driver "
-                         "(scripts/setup.sh installs them when run as root; else: apt-get install chromium chromium-driver)")
-    profile_dir = tempfile.mkdtemp(prefix="infobounds-pdf-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile_dir}", "--window-size=1280,1000"]:
-        options.add_argument(flag)
-    # driver.get returns at once; the page's loading is polled (wait_for_mathjax): a 5 MB page can take
-    # longer to load than one driver call may last.
-    options.page_load_strategy = "none"
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        # driver.get returns at once; the page's loading is polled (wait_for_mathjax): a 5 MB page
+        # can take longer to load than one driver call may last.
+        driver, profile_dir = new_driver("infobounds-pdf-chromium-", page_load_strategy="none")
+    except RuntimeError as missing:
+        raise SystemExit(f"book_pdf: printing the PDF {missing}")
     # Printing a few hundred pages is one DevTools call that can outlast the default 120 s HTTP
     # timeout of a driver call (selenium keeps it in the connection's client config).
     driver.command_executor._client_config.timeout = PRINT_DEADLINE_S

@@ -3,9 +3,7 @@
 The README's test command builds the site and then runs it; the unit-test run skips this folder.
 """
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,22 +41,15 @@ def screenshot_dir(request, site) -> Path:
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium driven by its chromedriver; closed (with its processes) at the end."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    import sys
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail("the browser test needs Debian's chromium and chromium-driver "
-                    "(scripts/setup.sh installs them when run as root; else: apt-get install chromium chromium-driver)")
-    profile_dir = tempfile.mkdtemp(prefix="infobounds-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile_dir}", "--window-size=1280,1000"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from headless_chromium import new_driver
+
+    try:
+        driver, profile_dir = new_driver("infobounds-chromium-")
+    except RuntimeError as missing:
+        pytest.fail(f"the browser test {missing}")
     driver.set_script_timeout(60)
     try:
         yield driver
