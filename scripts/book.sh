@@ -33,16 +33,26 @@ CHAPTERS_S=$((SECONDS - chapters_start))
 echo "== the chapters took $CHAPTERS_S s; building the site from them"
 # The pages are built from the staged notebooks (see scripts/stage_book.py: the Colab button then
 # opens the chapter's .ipynb); the HTML still lands in _build/html.
-.venv/bin/python scripts/stage_book.py executed "$stage"
+# With --pdf every page's download menu offers the whole book (_build/html/book.pdf), printed after the
+# HTML build from the single-page build of the same notebooks.
+if [ "$pdf" = 1 ]; then
+  .venv/bin/python scripts/stage_book.py executed "$stage" --pdf
+else
+  .venv/bin/python scripts/stage_book.py executed "$stage"
+fi
 .venv/bin/jupyter-book build "$stage" --path-output . --all --builder html "$@"
-echo "== checking the built site in a browser (headless Chromium)"
-.venv/bin/python -m pytest tests/site --site _build/html --screenshots _build/screenshots -p no:cacheprovider -q
+site_options=()
 if [ "$pdf" = 1 ]; then
   echo "== the PDF: the single-page build of the same notebooks, printed by Chromium, then read back"
   .venv/bin/jupyter-book build "$stage" --path-output . --builder singlehtml "$@"
   .venv/bin/python scripts/book_pdf.py _build/singlehtml _build/pdf/book.pdf
   .venv/bin/python -m pytest tests/test_pdf.py --pdf _build/pdf/book.pdf -p no:cacheprovider -q
+  cp _build/pdf/book.pdf _build/html/book.pdf
+  site_options=(--book-pdf book.pdf)
 fi
+echo "== checking the built site in a browser (headless Chromium)"
+.venv/bin/python -m pytest tests/site --site _build/html "${site_options[@]}" --screenshots _build/screenshots \
+  -p no:cacheprovider -q
 WALL_S=$((SECONDS - command_start)) CHAPTERS_S=$CHAPTERS_S WORKERS=$workers \
   .venv/bin/python scripts/command_time.py book "$stage"
 echo "The book is in _build/html: open _build/html/index.html in a browser."

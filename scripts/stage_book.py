@@ -18,6 +18,11 @@ Three modes:
     the results as they are now: after a ``sources`` build has executed the chapters, call it and
     rebuild (an incremental build re-reads only those pages).
 
+With ``--pdf`` (``executed`` and ``sources``), every page's download menu offers the whole book as
+``book.pdf`` at the site's root (``infobounds_book_pdf``, book/_ext/infobounds_api.py): the command
+that stages so prints the PDF after the HTML build and copies it there (``scripts/test.sh``, and
+``scripts/book.sh --pdf``).
+
 The scoreboard of a staged book is therefore always the one of the run that built it, never the
 one in ``book/`` (written whenever someone last ran ``python -m infobounds scoreboard``).
 
@@ -26,7 +31,7 @@ Either way the pages' sources are ``.ipynb``, so the Colab and Binder buttons op
 (``scripts/make_notebooks.py``); a build from the ``.md`` files would point Colab at Markdown,
 which it cannot open.
 
-Usage: python scripts/stage_book.py executed|sources|scoreboard STAGE_DIR
+Usage: python scripts/stage_book.py executed|sources|scoreboard STAGE_DIR [--pdf]
 """
 
 import shutil
@@ -75,7 +80,11 @@ def write_conclusion(target: Path, placeholder: bool = False) -> Path:
     return conclusion.write(target / "book" / "conclusion.md", placeholder=placeholder)
 
 
-def stage(target: Path, mode: str) -> None:
+# Where the site offers the whole-book PDF, relative to its root.
+BOOK_PDF = "book.pdf"
+
+
+def stage(target: Path, mode: str, pdf: bool = False) -> None:
     if mode == "scoreboard":
         write_scoreboard(target)
         write_conclusion(target)
@@ -118,10 +127,18 @@ def stage(target: Path, mode: str) -> None:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if mode == "executed":
         config["execute"]["execute_notebooks"] = "off"
+    if pdf:
+        config["sphinx"]["config"]["infobounds_book_pdf"] = BOOK_PDF
     (target / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    offer_pdf = "--pdf" in arguments
+    if offer_pdf:
+        arguments.remove("--pdf")
+    if len(arguments) != 2:
         raise SystemExit(__doc__)
-    stage(Path(sys.argv[2]), sys.argv[1])
+    if offer_pdf and arguments[0] == "scoreboard":
+        raise SystemExit("--pdf applies to the 'executed' and 'sources' modes, not to 'scoreboard'")
+    stage(Path(arguments[1]), arguments[0], pdf=offer_pdf)

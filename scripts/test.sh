@@ -39,14 +39,17 @@ rm -rf "$smoke_results"
 SMOKE_S=$((SECONDS - smoke_start))
 echo "== the smoke run took $SMOKE_S s"
 echo "== strict build of the site from the executed chapters (its scoreboard from this run's records)"
-.venv/bin/python scripts/stage_book.py executed "$stage"
+# --pdf: every page's download menu offers the whole book, which is printed next and copied into the site.
+.venv/bin/python scripts/stage_book.py executed "$stage" --pdf
 .venv/bin/jupyter-book build "$stage" --builder html -W -n --keep-going
-echo "== the site in a browser (headless Chromium): maths, theorems, figures, links"
-.venv/bin/python -m pytest tests/site --site "$stage/_build/html" --screenshots "$stage/_build/screenshots" \
-  -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
-echo "== the PDF: the single-page build of the same notebooks, printed by Chromium, then read back"
+echo "== the PDF: the single-page build of the same notebooks, printed by Chromium"
 .venv/bin/jupyter-book build "$stage" --builder singlehtml -W -n --keep-going
 .venv/bin/python scripts/book_pdf.py "$stage/_build/singlehtml" "$stage/_build/pdf/book.pdf"
+cp "$stage/_build/pdf/book.pdf" "$stage/_build/html/book.pdf"
+echo "== the site in a browser (headless Chromium): maths, theorems, figures, links, the PDF it offers"
+.venv/bin/python -m pytest tests/site --site "$stage/_build/html" --book-pdf book.pdf \
+  --screenshots "$stage/_build/screenshots" -p no:cacheprovider -q --junitxml="$stage/junit-site.xml"
+echo "== the PDF read back: every title opens its page, maths typeset"
 .venv/bin/python -m pytest tests/test_pdf.py --pdf "$stage/_build/pdf/book.pdf" -p no:cacheprovider -q \
   --junitxml="$stage/junit-pdf.xml"
 echo "== all tests passed in $((SECONDS - start)) s; the tested site is in $stage/_build/html"

@@ -55,6 +55,17 @@ def test_book_pages_are_staged_as_notebooks_so_launch_buttons_open_ipynb(tmp_pat
     config = yaml.safe_load((tmp_path / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "force"
     assert config["repository"]["branch"] == "notebooks"
+    # Only a build whose command prints the PDF offers it: a link from every page to a missing file
+    # otherwise (tests/site checks the link and the file of the test command's build).
+    assert "infobounds_book_pdf" not in config["sphinx"]["config"]
+
+
+def test_staging_with_pdf_offers_the_book_pdf(tmp_path):
+    import stage_book
+
+    stage_book.stage(tmp_path, "sources", pdf=True)
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["infobounds_book_pdf"] == stage_book.BOOK_PDF == "book.pdf"
 
 
 def test_theorem_index_follows_the_table_of_contents():

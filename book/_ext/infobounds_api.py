@@ -227,10 +227,11 @@ def html_handlers_for_singlehtml(app):
 
 def offer_book_pdf(app, pagename, templatename, context, doctree):
     """``html-page-context``, after the theme's buttons: the download menu of every page offers the
-    whole book as a PDF (``infobounds_book_pdf``, a path under the site's root that the book and
-    test commands fill after printing it; unset, the menu is left as it is)."""
+    whole book as a PDF (``infobounds_book_pdf``, a path under the site's root where the book and
+    test commands copy the PDF after printing it: ``scripts/stage_book.py --pdf`` sets it; unset,
+    the menu is left as it is). The single-page build that is printed gets no such entry."""
     target = app.config.infobounds_book_pdf
-    if not target or "pathto" not in context:
+    if not target or app.builder.name != "html" or "pathto" not in context:
         return
     for button in context.get("header_buttons", []):
         if button.get("label") == "download-buttons":

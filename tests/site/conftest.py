@@ -12,6 +12,9 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--site", default=None, help="folder of a built site (…/_build/html) to test in Chromium")
     parser.addoption("--screenshots", default=None, help="where to save a screenshot of each page")
+    parser.addoption("--book-pdf", default=None,
+                     help="the site offers the whole book as a PDF at this path under its root (the test and "
+                          "book --pdf commands copy it there): check that every page's download menu links it")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,3 +59,11 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def book_pdf(request) -> str:
+    offered = request.config.getoption("--book-pdf")
+    if not offered:
+        pytest.skip("needs --book-pdf PATH (the test command builds the PDF and passes where the site offers it)")
+    return offered

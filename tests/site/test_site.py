@@ -187,3 +187,46 @@ def test_api_reference_covers_the_package(site):
     assert len(expected) > 100, f"the package has only {len(expected)} public names: is it importable?"
     missing = sorted(expected - entries)
     assert not missing, f"{len(missing)} public names without an API entry, e.g. {missing[:10]}"
+
+
+def download_menu_links(page: Path) -> dict[str, str]:
+    """The entries of a page's download menu (the theme's header dropdown): link text -> href."""
+    from bs4 import BeautifulSoup
+
+    menu = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select_one(".dropdown-download-buttons")
+    if menu is None:
+        return {}
+    return {a.get_text(" ", strip=True): a["href"] for a in menu.select("a[href]")}
+
+
+def page_source(site: Path, page: Path) -> Path | None:
+    """The source a page was built from (Sphinx copies it to ``_sources/``); None for generated pages
+    (the root's redirect, the indices, search), which have no download menu."""
+    relative = page.relative_to(site).with_suffix("")
+    return next((site / "_sources" / relative.parent).glob(f"{relative.name}.*"), None)
+
+
+def test_download_menu_offers_the_book_pdf(site, book_pdf):
+    """Every page's download menu links the whole-book PDF, and the link reaches a PDF of the book.
+
+    From any page (a chapter, a front-matter page, an API page, pages in subfolders and at the root)
+    the entry's relative link must resolve to the file under the site's root, which must be a PDF
+    of the whole book, not of one page (tests/test_pdf.py reads the printed book itself)."""
+    pages = [page for page in sorted(site.rglob("*.html")) if page_source(site, page) is not None]
+    assert len(pages) > 25, f"only {len(pages)} pages of the book's sources in {site}"
+    target = (site / book_pdf).resolve()
+    problems = []
+    for page in pages:
+        links = {text: href for text, href in download_menu_links(page).items() if "book" in text}
+        if len(links) != 1:
+            problems.append(f"{page.relative_to(site)}: download menu entries for the book: {sorted(links)}")
+            continue
+        href = unquote(urlsplit(next(iter(links.values()))).path)
+        if (page.parent / href).resolve() != target:
+            problems.append(f"{page.relative_to(site)}: the book's entry links {href}, not {book_pdf}")
+    assert not problems, f"{len(problems)} of {len(pages)} pages: " + "; ".join(problems[:5])
+    assert target.is_file(), f"the site offers {book_pdf}, but {target} does not exist"
+    with open(target, "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-", f"{target} is not a PDF"
+    size_mb = target.stat().st_size / 1e6
+    assert size_mb > 5, f"{target} has {size_mb:.1f} MB: not the whole book (its hundreds of pages take tens of MB)"
