@@ -27,8 +27,8 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-__all__ = ["LossTerms", "OptimizerConfig", "Player", "Trainable", "Update", "check_batch", "first_tensor", "flatten_batch",
-           "parameters_of"]
+__all__ = ["LossTerms", "OptimizerConfig", "Player", "Trainable", "Update", "check_batch", "first_tensor",
+           "flatten_batch", "parameters_of"]
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Trainable(nn.Module):
     (several players).
     """
 
-    optim: OptimizerConfig = OptimizerConfig()  # of the one player of :meth:`players`' default
+    optim: OptimizerConfig = OptimizerConfig()  # the settings of the one player the default players() returns
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> LossTerms:  # pragma: no cover - abstract
         raise NotImplementedError
