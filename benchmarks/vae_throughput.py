@@ -72,6 +72,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from infobounds.core import OptimizerConfig  # noqa: E402
 from infobounds.data import load  # noqa: E402
 from infobounds.data.iterators import BatchStream  # noqa: E402
 from infobounds.models.factorvae import FactorVAE, FactorVAEConfig  # noqa: E402
@@ -130,7 +131,8 @@ class WrappedDiscriminator(BaseDiscriminator):
 
 # -- models ------------------------------------------------------------------------------------------
 def vae_config() -> VAEConfig:
-    return VAEConfig(input_shape=(784,), hidden=HIDDEN, latent_dim=LATENT, decoder="bernoulli", lr=LR)
+    return VAEConfig(input_shape=(784,), hidden=HIDDEN, latent_dim=LATENT, decoder="bernoulli",
+                     optim=OptimizerConfig(lr=LR))
 
 
 def make_ours(kind: str, seed: int):
@@ -160,10 +162,10 @@ def make_trainer(model, kind: str, x: torch.Tensor, batch_size: int, out_dir: st
     if kind == "beta_vae":
         config = BaseTrainerConfig(learning_rate=LR, **common)
         return BaseTrainer(model=model, train_dataset=dataset, training_config=config)
-    c = FactorVAEConfig()
-    config = AdversarialTrainerConfig(autoencoder_learning_rate=LR, discriminator_learning_rate=c.discriminator_lr,
-                                      autoencoder_optimizer_params={"betas": c.vae_betas},
-                                      discriminator_optimizer_params={"betas": c.discriminator_betas}, **common)
+    vae, disc = vae_config().optim, FactorVAEConfig().discriminator_optim  # the settings make_ours trains with
+    config = AdversarialTrainerConfig(autoencoder_learning_rate=vae.lr, discriminator_learning_rate=disc.lr,
+                                      autoencoder_optimizer_params={"betas": vae.betas},
+                                      discriminator_optimizer_params={"betas": disc.betas}, **common)
     return AdversarialTrainer(model=model, train_dataset=dataset, training_config=config)
 
 

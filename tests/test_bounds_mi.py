@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.bounds import (
     ESTIMATORS,
     dv_lower_bound,
@@ -101,8 +102,8 @@ def test_trained_estimators_match_closed_form(estimator, rho):
     steps, tolerance = TRAINED_CASES[rho]
     x, y = correlated_gaussians(20_000, dim, rho, torch.Generator().manual_seed(3))
     truth = gaussian_mutual_information(rho, dim)
-    lr = 2e-3 if steps < 1000 else 1e-3
-    est = estimate_mi(x, y, estimator=estimator, steps=steps, batch_size=128, lr=lr, hidden=(64, 64),
+    optim = OptimizerConfig(lr=2e-3 if steps < 1000 else 1e-3)
+    est = estimate_mi(x, y, estimator=estimator, steps=steps, batch_size=128, optim=optim, hidden=(64, 64),
                       embed_dim=16, entropy_x=gaussian_entropy(1.0, dim), seed=0)
     assert est.value <= truth + 0.05, f"{estimator}: {est.value:.3f} exceeds the truth {truth:.3f}"
     assert est.value >= truth - tolerance[estimator], f"{estimator}: {est.value:.3f} vs {truth:.3f}"
@@ -126,6 +127,6 @@ def test_concat_critic_matches_closed_form():
     # The concatenated critic f(x, y) = MLP([x, y]) scores all K^2 pairs; same tolerance as above.
     x, y = correlated_gaussians(8_000, 1, 0.8, torch.Generator().manual_seed(4))
     truth = gaussian_mutual_information(0.8, 1)
-    est = estimate_mi(x, y, estimator="infonce", critic="concat", steps=400, batch_size=64, lr=2e-3,
-                      hidden=(32, 32), seed=0)
+    est = estimate_mi(x, y, estimator="infonce", critic="concat", steps=400, batch_size=64,
+                      optim=OptimizerConfig(lr=2e-3), hidden=(32, 32), seed=0)
     assert truth - 0.1 <= est.value <= truth + 0.05

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.bounds.rate_distortion import (
     DualBoundConfig,
     DualLowerBound,
@@ -185,7 +186,7 @@ def test_sandwich_on_an_8d_gaussian(slope):
     train = gaussian_source(20_000, VARIANCES_8D, generator=gen)
     test = gaussian_source(16_384, VARIANCES_8D, generator=gen)
 
-    vae = VAE(VAEConfig.rate_distortion(8, slope, hidden=(32,), lr=3e-3))
+    vae = VAE(VAEConfig.rate_distortion(8, slope, hidden=(32,), optim=OptimizerConfig(lr=3e-3)))
     fit(vae, BatchStream(train, batch_size=256, seed=0), steps=300, progress=False)
     with torch.no_grad():
         mu, logvar = vae.encode(test)

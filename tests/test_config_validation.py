@@ -14,7 +14,9 @@ field cannot take must raise a ``ValueError`` that names the field:
 * a string field not in its set of choices.
 
 The estimators' and metrics' configs with numeric fields are checked by the same rules
-(``OTHER_CONFIGS``).
+(``OTHER_CONFIGS``), and so is :class:`infobounds.core.OptimizerConfig`, the optimiser settings of
+every player, which every config holds in its ``optim`` or ``<player>_optim`` fields; NaN and
+infinities are refused in each of its numeric fields as well.
 """
 
 from __future__ import annotations
@@ -28,21 +30,22 @@ import re
 import pytest
 
 import infobounds.models
+from infobounds.core import OptimizerConfig
 
 SIGNED = {"std_shift", "min_log_std"}  # any real number
-ZERO_ALLOWED = {"local_dim", "noise_dim", "n_continuous", "lr_decay_every", "pca_components", "anneal_steps",
+ZERO_ALLOWED = {"local_dim", "noise_dim", "n_continuous", "decay_every", "pca_components", "anneal_steps",
                 "ci_anneal_steps", "alpha", "beta", "gamma", "weight", "lam", "gp_weight", "penalty_weight",
                 "weight_decay", "coef_w", "coef_d", "coef_entropy", "supervision_weight", "jmvae_alpha",
                 "lambda_categorical", "lambda_continuous", "unpaired_weight", "cycle_weight", "ci_weight",
                 "reverse_weight", "cond_weight", "noise_std", "projection_weight", "reconstruction_weight",
-                "gammas", "seed", "alpha_momentum", "adam_betas", "betas", "discriminator_betas", "vae_betas"}
-PROBABILITIES = {"adam_betas", "betas", "discriminator_betas", "vae_betas", "center_momentum", "alpha_momentum",
-                 "lr_decay"}
-FIXED_LENGTH = {"adam_betas": 2, "betas": 2, "discriminator_betas": 2, "vae_betas": 2, "gammas": 3}
+                "gammas", "seed", "alpha_momentum", "betas"}
+PROBABILITIES = {"betas", "center_momentum", "alpha_momentum", "decay"}
+FIXED_LENGTH = {"betas": 2, "gammas": 3}
 # Fields whose string value is free (a data set's name), not a choice from a set.
 FREE_STRINGS = {"data"}
 
-OTHER_CONFIGS = [("infobounds.estimators.coherence_classifiers", "ClassifierRecipe"),
+OTHER_CONFIGS = [("infobounds.core", "OptimizerConfig"),
+                 ("infobounds.estimators.coherence_classifiers", "ClassifierRecipe"),
                  ("infobounds.metrics.frechet", "FeatureClassifierConfig"),
                  ("infobounds.bounds.rate_distortion", "DualBoundConfig")]
 
@@ -124,3 +127,24 @@ def test_paper_preset_is_valid(config):
 def test_bad_value_is_rejected_by_name(config, name, bad):
     with pytest.raises(ValueError, match=re.escape(name)):
         config(**{name: bad})
+
+
+@pytest.mark.parametrize("name, bad", [("lr", float("nan")), ("lr", float("inf")), ("betas", (float("nan"), 0.999)),
+                                       ("betas", (0.9, 1.0)), ("betas", [0.9, 0.999]), ("weight_decay", float("nan")),
+                                       ("decay", float("nan")), ("decay_every", 2.5), ("decay_every", True)])
+def test_optimizer_config_rejects_non_finite_and_ill_typed_values_by_name(name, bad):
+    with pytest.raises(ValueError, match=rf"OptimizerConfig: {name} must .*, got {re.escape(repr(bad))}"):
+        OptimizerConfig(**{name: bad})
+
+
+def test_every_optimiser_setting_is_an_optimizer_config():
+    """No config keeps a learning rate, betas or a decay of its own beside its OptimizerConfigs."""
+    ad_hoc = re.compile(r"(^|_)(lr|betas|weight_decay|decay|decay_every)($|_)")
+    for config in CONFIGS:
+        if config is OptimizerConfig:
+            continue
+        names = [f.name for f in dataclasses.fields(config) if ad_hoc.search(f.name)]
+        assert not names, f"{config.__name__} has optimiser settings outside an OptimizerConfig: {names}"
+        for f in dataclasses.fields(config):
+            if f.name == "optim" or f.name.endswith("_optim"):
+                assert isinstance(getattr(config(), f.name), OptimizerConfig), f"{config.__name__}.{f.name}"

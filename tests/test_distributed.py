@@ -15,11 +15,11 @@ SCRIPT = textwrap.dedent('''
     import torch, torch.distributed as dist
     from torch import nn
     from infobounds.data import BatchStream
-    from infobounds.models.base import LossTerms, Trainable
+    from infobounds.models.base import LossTerms, OptimizerConfig, Trainable
     from infobounds.training import fit
 
     class LinearRegression(Trainable):
-        lr = 0.3
+        optim = OptimizerConfig(lr=0.3)
 
         def __init__(self):
             super().__init__()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.estimators.frechet_classifier import feature_classifier
 from infobounds.metrics.clustering import best_matching, contingency_table, matched_accuracy
 from infobounds.metrics.frechet import (
@@ -85,7 +86,8 @@ def test_sample_frechet_distance_approaches_the_closed_form():
 
 def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("INFOBOUNDS_CACHE", str(tmp_path))
-    config = FeatureClassifierConfig(data="digits", hidden=(32, 16), epochs=10, batch_size=64, lr=3e-3)
+    config = FeatureClassifierConfig(data="digits", hidden=(32, 16), epochs=10, batch_size=64,
+                                     optim=OptimizerConfig(lr=3e-3))
     model = feature_classifier(config)
     files = list((tmp_path / "frechet").glob("*.pt"))
     assert len(files) == 1 and files[0].name == config.cache_name()

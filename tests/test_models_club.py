@@ -65,7 +65,7 @@ def test_sensitive_marginal_and_evaluate():
 
 
 @pytest.mark.parametrize("kw", [dict(alpha=-1.0), dict(beta=-0.1), dict(n_sensitive=1), dict(adversary_steps=0),
-                                dict(lr=0.0), dict(latent_dim=0)])
+                                dict(latent_dim=0)])
 def test_bad_config_raises(kw):
     with pytest.raises(ValueError):
         CLUBConfig(**kw)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream
 from infobounds.data.subspaces import subspace_bases, subspace_mixture
 from infobounds.models.ctrl import CTRL, CTRLConfig, abs_cosine_similarity, within_between_cosine
@@ -75,7 +76,8 @@ def test_a_short_game_separates_overlapping_subspaces():
     within_in, between_in = within_between_cosine(data.x, data.y)
     torch.manual_seed(0)
     model = CTRL(CTRLConfig(data_shape=(16,), n_classes=3, feature_dim=8, hidden=(32,), pca_components=0,
-                            lr_encoder=1e-3, lr_decoder=1e-3))
+                            encoder_optim=OptimizerConfig(lr=1e-3, betas=(0.5, 0.999)),
+                            decoder_optim=OptimizerConfig(lr=1e-3, betas=(0.5, 0.999))))
     fit(model, BatchStream(data.x, data.y, batch_size=150, seed=0), steps=60, seed=0, progress=False)
     within, between = within_between_cosine(model.features(data.x), data.y)
     assert within - between > (within_in - between_in) + 0.05
@@ -102,7 +104,7 @@ def test_cosine_helpers():
 @pytest.mark.parametrize("bad", [
     dict(eps=0.0), dict(eps=float("inf")), dict(gammas=(1.0, -1.0, 1.0)), dict(gammas=(1.0, 1.0)),
     dict(n_classes=1), dict(feature_dim=1), dict(encoder_steps=0), dict(decoder_steps=0), dict(body="resnet"),
-    dict(decoder_objective="pixels"), dict(output="tanh"), dict(lr_encoder=0.0), dict(data_shape=(0,)),
+    dict(decoder_objective="pixels"), dict(output="tanh"), dict(data_shape=(0,)),
     dict(body="dcgan", data_shape=(1, 10, 10)), dict(pca_components=-1), dict(pca_components=13),
     dict(pca_components=4, output="sigmoid"),
 ])

@@ -113,13 +113,13 @@ def test_one_step_changes_weights_and_predictions_have_shape():
 
 
 @pytest.mark.parametrize("bad", [dict(alpha=-1.0), dict(beta=-0.1), dict(gamma=-1.0), dict(kernel="cauchy"),
-                                 dict(kernel_scale=0.0), dict(latent_dim=0), dict(n_sensitive=1), dict(lr=0.0)])
+                                 dict(kernel_scale=0.0), dict(latent_dim=0), dict(n_sensitive=1)])
 def test_bad_hyperparameters_raise(bad):
     with pytest.raises(ValueError):
         FarconVAEConfig(**bad)
 
 
-@pytest.mark.parametrize("bad", [dict(lam=-1.0), dict(adversary_steps=0), dict(lr_adversary=0.0),
+@pytest.mark.parametrize("bad", [dict(lam=-1.0), dict(adversary_steps=0),
                                  dict(objective="gradient_reversal")])
 def test_bad_adversarial_config_raises(bad):
     with pytest.raises(ValueError):

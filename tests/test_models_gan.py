@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from infobounds.core import OptimizerConfig
 from infobounds.data.toy2d import MixtureStream, ring_means, sample_mixture
 from infobounds.metrics.modes import mode_coverage
 from infobounds.models.gan import (
@@ -32,8 +33,8 @@ def test_trained_discriminator_matches_the_optimal_discriminator_on_1d_gaussians
     with torch.no_grad():
         generator.weight.fill_(0.5)
         generator.bias.fill_(1.0)
-    config = GANConfig(loss="minimax", data_shape=(1,), latent_dim=1, hidden=(32, 32), lr_critic=3e-3,
-                       adam_betas=(0.9, 0.999), train_generator=False)
+    config = GANConfig(loss="minimax", data_shape=(1,), latent_dim=1, hidden=(32, 32),
+                       critic_optim=OptimizerConfig(lr=3e-3, betas=(0.9, 0.999)), train_generator=False)
     model = GAN(config, generator=generator)
     assert [p.name for p in model.players()] == ["critic"]
     stream = MixtureStream([[0.0]], std=1.0, batch_size=512, seed=0)
@@ -114,7 +115,7 @@ def test_dcgan_body_shapes_and_spectral_norm():
 
 
 @pytest.mark.parametrize("bad", [dict(loss="hinge"), dict(body="resnet"), dict(critic_steps=0),
-                                 dict(gp_weight=-1.0), dict(lr_critic=0.0), dict(output="tanh"),
+                                 dict(gp_weight=-1.0), dict(output="tanh"),
                                  dict(body="dcgan", data_shape=(1, 30, 30))])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):

@@ -67,7 +67,7 @@ def test_both_models_learn_in_one_step():
         assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
-@pytest.mark.parametrize("bad", [dict(n_aux=0), dict(decoder_std=0.0), dict(lr=-1.0)])
+@pytest.mark.parametrize("bad", [dict(n_aux=0), dict(decoder_std=0.0)])
 def test_bad_ivae_config_raises(bad):
     with pytest.raises(ValueError):
         IVAEConfig(**bad)

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream
 from infobounds.models.dim import DIM, DIMConfig, SupervisedEncoder
 from infobounds.models.infogan import InfoGAN, InfoGANConfig
@@ -87,7 +88,7 @@ def test_infogan_players_schedule_and_one_step():
 
 
 @pytest.mark.parametrize("bad", [dict(n_categories=1), dict(lambda_continuous=-1.0), dict(body="rnn"),
-                                 dict(q_hidden=0), dict(lr_generator=0.0)])
+                                 dict(q_hidden=0)])
 def test_infogan_bad_config_raises(bad):
     with pytest.raises(ValueError):
         InfoGANConfig(**bad)
@@ -140,7 +141,7 @@ def test_dim_training_raises_the_bound_and_features_have_the_right_shapes():
     # Images that are one of four patterns plus noise: the local bound must rise above zero.
     patterns = (torch.rand(4, 1, 8, 8) > 0.5).float()
     x = patterns[torch.randint(4, (256,))] + 0.1 * torch.randn(256, 1, 8, 8)
-    model = DIM(DIMConfig(lr=3e-3, **TINY_DIM))
+    model = DIM(DIMConfig(encoder_optim=OptimizerConfig(lr=3e-3), **TINY_DIM))
     result = fit(model, BatchStream(x, batch_size=32, seed=0), steps=150, progress=False)
     mi = result.history["encoder/local_mi"]
     assert mi[-20:].mean() > mi[:5].mean() + 0.3
@@ -154,7 +155,7 @@ def test_supervised_encoder_learns_labels():
     torch.manual_seed(0)
     x = torch.rand(256, 1, 8, 8)
     y = (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).long()
-    model = SupervisedEncoder(DIMConfig(lr=3e-3, **TINY_DIM), n_classes=2)
+    model = SupervisedEncoder(DIMConfig(encoder_optim=OptimizerConfig(lr=3e-3), **TINY_DIM), n_classes=2)
     result = fit(model, BatchStream(x, y, batch_size=32, seed=0), steps=150, progress=False)
     assert result.history["main/accuracy"][-20:].mean() > 0.8
     assert model.features(x[:3], "code").shape == (3, 6)

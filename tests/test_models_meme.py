@@ -132,7 +132,7 @@ def test_fit_changes_weights_and_generation_shapes():
 
 
 @pytest.mark.parametrize("bad", [dict(n_samples=0), dict(supervision_weight=-1.0), dict(latent_dim=0),
-                                 dict(n_pseudo=0), dict(lr=0.0), dict(prior_term="kl")])
+                                 dict(n_pseudo=0), dict(prior_term="kl")])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
         MEMEConfig(**bad)

@@ -115,7 +115,7 @@ def test_two_modality_mixture_shares_only_the_component():
         two_modality_mixture(10, k=1)
 
 
-@pytest.mark.parametrize("bad", [dict(output="tanh"), dict(latent_dim=0), dict(lr=0.0), dict(disc_steps=0),
+@pytest.mark.parametrize("bad", [dict(output="tanh"), dict(latent_dim=0), dict(disc_steps=0),
                                  dict(cycle_weight=-1.0), dict(hidden=())])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):

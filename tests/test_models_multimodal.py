@@ -123,7 +123,7 @@ def test_generation_shapes_and_mvae_posterior():
     assert torch.all(plogvar < torch.minimum(logvar, torch.zeros_like(logvar)))
 
 
-@pytest.mark.parametrize("bad", [dict(kind="poe"), dict(latent_dim=0), dict(beta=-1.0), dict(lr=0.0),
+@pytest.mark.parametrize("bad", [dict(kind="poe"), dict(latent_dim=0), dict(beta=-1.0),
                                  dict(hidden=())])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):

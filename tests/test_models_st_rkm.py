@@ -42,7 +42,7 @@ def test_strkm_trains_with_cayley_adam_and_keeps_u_orthonormal():
     torch.manual_seed(0)
     model = small_strkm()
     (player,) = model.players()
-    assert isinstance(player.optimizer(list(model.parameters()), 1e-3), CayleyAdam)
+    assert isinstance(player.optimizer(list(model.parameters()), player.optim), CayleyAdam)
     x = torch.rand(256, 1, 8, 8)
     u0 = model.U.detach().clone()
     result = fit(model, BatchStream(x, batch_size=32), steps=150, progress=False)
@@ -53,7 +53,7 @@ def test_strkm_trains_with_cayley_adam_and_keeps_u_orthonormal():
     assert model.encode(x).shape == (256, 3) and model.decode(torch.zeros(2, 3)).shape == (2, 1, 8, 8)
 
 
-@pytest.mark.parametrize("bad", [dict(objective="vae"), dict(latent_dim=20), dict(noise_std=-1.0), dict(lr=0.0)])
+@pytest.mark.parametrize("bad", [dict(objective="vae"), dict(latent_dim=20), dict(noise_std=-1.0)])
 def test_bad_strkm_config_raises(bad):
     with pytest.raises(ValueError):
         StRKMConfig(feature_dim=12, **{"latent_dim": 3, **bad})

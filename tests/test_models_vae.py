@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream
 from infobounds.models import MODELS
 from infobounds.models.vae import VAE, VAEConfig
@@ -111,7 +112,7 @@ def test_iwae_equals_elbo_exactly_when_the_posterior_is_the_prior():
 
 
 @pytest.mark.parametrize("bad", [dict(beta=-1.0), dict(latent_dim=0), dict(decoder="poisson"), dict(prior="flow"),
-                                 dict(body="transformer"), dict(decoder_std=0.0), dict(lr=0.0),
+                                 dict(body="transformer"), dict(decoder_std=0.0),
                                  dict(prior_components=0), dict(input_shape=(0,)), dict(activation="gelu"),
                                  dict(body="conv", input_shape=(784,)), dict(body="conv", input_shape=(1, 30, 30))])
 def test_bad_config_raises(bad):
@@ -151,7 +152,7 @@ def test_one_step_changes_the_weights_and_training_lowers_the_loss():
     torch.manual_seed(0)
     prototypes = (torch.rand(4, 20) > 0.5).float()
     x = prototypes[torch.randint(0, 4, (512,))]
-    model = VAE(VAEConfig(input_shape=(20,), hidden=(32,), latent_dim=2, lr=1e-2, prior="mixture",
+    model = VAE(VAEConfig(input_shape=(20,), hidden=(32,), latent_dim=2, optim=OptimizerConfig(lr=1e-2), prior="mixture",
                           prior_components=4))
     before = [p.detach().clone() for p in model.parameters()]
     stream = BatchStream(x, batch_size=64, seed=0)

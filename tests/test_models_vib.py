@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.training import fit
@@ -52,7 +53,7 @@ def test_evaluate_reports_bounds_consistently():
     assert metrics["i_zy_lower"] <= 1e-6
 
 
-@pytest.mark.parametrize("bad", [dict(beta=-1.0), dict(latent_dim=0), dict(n_classes=1), dict(lr=0.0),
+@pytest.mark.parametrize("bad", [dict(beta=-1.0), dict(latent_dim=0), dict(n_classes=1),
                                  dict(train_samples=0)])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
@@ -69,7 +70,7 @@ def test_one_step_changes_the_weights_and_training_lowers_the_loss():
     torch.manual_seed(0)
     x = torch.randn(512, 20)
     y = (x[:, 0] > 0).long()
-    model = VIB(VIBConfig(input_dim=20, hidden=(32,), latent_dim=4, n_classes=2, beta=1e-3, lr=1e-2))
+    model = VIB(VIBConfig(input_dim=20, hidden=(32,), latent_dim=4, n_classes=2, beta=1e-3, optim=OptimizerConfig(lr=1e-2)))
     before = [p.detach().clone() for p in model.parameters()]
     stream = BatchStream(x, y, batch_size=64, seed=0)
     result = fit(model, stream, steps=1, progress=False)

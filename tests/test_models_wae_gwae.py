@@ -49,7 +49,7 @@ def test_wae_accepts_images_and_rejects_wrong_shapes():
 
 
 @pytest.mark.parametrize("bad", [dict(latent_dim=0), dict(lam=-1.0), dict(prior_std=0.0), dict(output="tanh"),
-                                 dict(kernel_scales=()), dict(kernel_scales=(-1.0,)), dict(lr=0.0),
+                                 dict(kernel_scales=()), dict(kernel_scales=(-1.0,)),
                                  dict(input_shape=())])
 def test_wae_bad_config_raises(bad):
     with pytest.raises(ValueError):
@@ -59,14 +59,10 @@ def test_wae_bad_config_raises(bad):
 def test_wae_gan_config_and_model_checks():
     with pytest.raises(ValueError):
         WAEGANConfig(disc_hidden=())
-    with pytest.raises(ValueError):
-        WAEGANConfig(lr_discriminator=0.0)
     with pytest.raises(ValueError, match="WAEGANConfig"):
         WAEGAN(WAEConfig())
     with pytest.raises(ValueError, match="AAEConfig"):
         AAE(WAEGANConfig())
-    with pytest.raises(ValueError):
-        AAEConfig(lr_encoder=-1.0)
 
 
 def test_wae_gan_players_and_terms():
@@ -165,7 +161,7 @@ def test_pairwise_distances_and_their_gradient_are_finite():
 
 @pytest.mark.parametrize("bad", [dict(prior="uniform"), dict(prior_components=1), dict(gw_exponent=3),
                                  dict(coef_w=-1.0), dict(coef_entropy=-0.1), dict(distance_scale_init=0.0),
-                                 dict(kernel_scales=(0.0,)), dict(lr=-1.0), dict(latent_dim=0),
+                                 dict(kernel_scales=(0.0,)), dict(latent_dim=0),
                                  dict(output="relu")])
 def test_gwae_bad_config_raises(bad):
     with pytest.raises(ValueError):

@@ -110,7 +110,7 @@ def test_evaluate_orders_the_bounds():
 
 @pytest.mark.parametrize("bad", [dict(decoder="poisson"), dict(latent_dim=0), dict(groups=2),
                                  dict(decoder="bernoulli"), dict(ci_weight=-1.0), dict(critic_steps=0),
-                                 dict(local_dim=-1), dict(lr=0.0)])
+                                 dict(local_dim=-1)])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
         WynerConfig(**bad)

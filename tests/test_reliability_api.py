@@ -45,7 +45,7 @@ def pairs():
     (dict(steps=0), r"steps"),
     (dict(steps=-5), r"steps"),
     (dict(batch_size=0), r"batch_size"),
-    (dict(lr=-1.0), r"lr must be positive, got -1"),
+    (dict(optim=1e-3), r"optim must be an OptimizerConfig, got 0.001"),
     (dict(estimator="foo"), r"unknown estimator 'foo'"),
 ])
 def test_6_2_estimate_mi_rejects_bad_arguments_before_training(pairs, change, message):

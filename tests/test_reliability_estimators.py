@@ -17,12 +17,13 @@ import torch
 from scipy.special import digamma, gammaln
 
 import infobounds.bounds.mi as mi
+from infobounds.core import OptimizerConfig
 from infobounds.bounds import gaussian_entropy
 from infobounds.estimators import estimate_conditional_mi, estimate_mi, estimate_total_correlation
 from infobounds.models.factorvae import gaussian_total_correlation
 
-MI_FIT = dict(steps=400, batch_size=128, lr=2e-3, hidden=(64, 64), embed_dim=16)
-TC_FIT = dict(steps=400, batch_size=256, hidden=(32, 32), lr=3e-3)
+MI_FIT = dict(steps=400, batch_size=128, optim=OptimizerConfig(lr=2e-3), hidden=(64, 64), embed_dim=16)
+TC_FIT = dict(steps=400, batch_size=256, hidden=(32, 32), optim=OptimizerConfig(lr=3e-3))
 # The smoke fits below (3 steps) give estimates near 0 of either sign, which rightly warn.
 quiet = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -193,14 +194,14 @@ def test_warns_at_the_infonce_ceiling_and_below_zero():
     # 5 + 5 dims with rho 0.99 hold 9.8 nats; with K = 16 InfoNCE is pinned under log 16 = 2.77.
     x, y, _ = gaussian_pair(2000, 5, 0.99, seed=12)
     with pytest.warns(mi.EstimateWarning, match="ceiling"):
-        est = estimate_mi(*as_float32(x, y), estimator="infonce", steps=200, batch_size=16, lr=2e-3, hidden=(32, 32),
-                          embed_dim=8, seed=0)
+        est = estimate_mi(*as_float32(x, y), estimator="infonce", steps=200, batch_size=16,
+                          optim=OptimizerConfig(lr=2e-3), hidden=(32, 32), embed_dim=8, seed=0)
     assert est.warning is not None and est.value <= math.log(16)
     # The same held-out pairs in batches of 256: the ceiling rises to log 256 = 5.55 with the same critic.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mi.EstimateWarning)
         wide = estimate_mi(*as_float32(x, y), estimator="infonce", steps=200, batch_size=16, eval_batch_size=256,
-                           lr=2e-3, hidden=(32, 32), embed_dim=8, seed=0)
+                           optim=OptimizerConfig(lr=2e-3), hidden=(32, 32), embed_dim=8, seed=0)
     assert math.log(16) < wide.value <= math.log(256)
     assert mi.suspicious_estimate(-0.5, 0.1) is not None and mi.suspicious_estimate(-0.05, 0.1) is None
     assert mi.suspicious_estimate(-0.02, 1e-4) is not None and mi.suspicious_estimate(-5e-4, 1e-4) is None

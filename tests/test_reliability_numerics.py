@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from infobounds.core import OptimizerConfig
 from infobounds.__main__ import main
 from infobounds.data import BatchStream
 from infobounds.estimators.mi import estimate_mi
@@ -34,7 +35,7 @@ def toy_data(n=256):
 
 
 # lr=1e6 as in the probe; a network this wide overflows (a 16-unit one only diverges, finitely)
-DIVERGING = {"hidden": (64, 64), "latent_dim": 8, "lr": 1e6}
+DIVERGING = {"hidden": (64, 64), "latent_dim": 8, "optim": OptimizerConfig(lr=1e6)}
 
 
 def test_probe_4_1_nan_guard_names_the_same_step_for_every_sync_every():

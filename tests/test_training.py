@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream
 from infobounds.models.base import LossTerms, Player, Trainable, Update
 from infobounds.models.vib import VIB, VIBConfig
@@ -18,8 +19,8 @@ def toy_data(n=256, seed=0):
 
 
 def small_vib():
-    return VIB(VIBConfig(input_dim=10, hidden=(16,), latent_dim=3, n_classes=2, lr=1e-2, lr_decay=0.5,
-                         lr_decay_every=7))
+    return VIB(VIBConfig(input_dim=10, hidden=(16,), latent_dim=3, n_classes=2,
+                         optim=OptimizerConfig(lr=1e-2, decay=0.5, decay_every=7)))
 
 
 def params(model):
@@ -166,7 +167,8 @@ def test_player_can_bring_its_own_optimizer():
             return LossTerms(terms={"distortion": (batch[0] @ self.w).pow(2).mean()})
 
         def players(self):
-            return [Player("main", [self.w], lr=0.01, optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr))]
+            return [Player("main", [self.w], OptimizerConfig(lr=0.01),
+                           optimizer=lambda params, optim: torch.optim.SGD(params, lr=optim.lr))]
 
     model = SGDModel()
     batch = next(BatchStream(x, y, batch_size=32, seed=0))

@@ -3,13 +3,16 @@ is named in the error with the value that broke the rule."""
 
 import pytest
 
+from infobounds.core import OptimizerConfig
 from infobounds.models.club import CLUBConfig
 from infobounds.models.ctrl import CTRLConfig
 from infobounds.models.farconvae import AdversarialConfig, FarconVAEConfig
 from infobounds.models.gan import GANConfig
 from infobounds.models.gwae import GWAEConfig
 from infobounds.models.invariance import InvarianceConfig
+from infobounds.models.st_rkm import StRKMConfig
 from infobounds.models.vae import VAEConfig
+from infobounds.models.vib import VIBConfig
 from infobounds.models.wae import WAEConfig, WAEGANConfig
 import numpy as np
 import torch
@@ -59,7 +62,7 @@ def test_nan_breaks_every_rule_and_finite_names_nan_and_inf():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: WAEConfig(lr=0.0), "lr must be positive"),
+    (lambda: WAEConfig(optim=OptimizerConfig(lr=0.0)), r"OptimizerConfig: lr must be a positive finite number, got 0.0"),
     (lambda: WAEConfig(kernel_scales=()), "kernel_scales must not be empty"),
     (lambda: WAEConfig(output="tanh"), "unknown output 'tanh'"),
     (lambda: WAEGANConfig(disc_hidden=()), "disc_hidden must not be empty"),
@@ -67,14 +70,17 @@ def test_nan_breaks_every_rule_and_finite_names_nan_and_inf():
     (lambda: GWAEConfig(gw_exponent=3), "unknown gw_exponent 3"),
     (lambda: GWAEConfig(coef_entropy=-1.0), "coef_entropy must be >= 0"),
     (lambda: CLUBConfig(n_sensitive=1), "n_sensitive must be >= 2"),
-    (lambda: CLUBConfig(lr_adversary=-1.0), "lr_adversary must be positive"),
+    (lambda: CLUBConfig(adversary_optim=OptimizerConfig(lr=-1.0)), r"lr must be a positive finite number, got -1.0"),
     (lambda: InvarianceConfig(criterion="coral"), "unknown criterion 'coral'"),
     (lambda: InvarianceConfig(discriminator_steps=0), "discriminator_steps must be >= 1"),
+    (lambda: InvarianceConfig(vib=VIBConfig(optim=OptimizerConfig(lr=1e-2))), r"vib.optim must be the default"),
     (lambda: FarconVAEConfig(kernel="cauchy"), "unknown kernel 'cauchy'"),
     (lambda: AdversarialConfig(adversary_hidden=(0,)), "adversary_hidden must be positive"),
     (lambda: VAEConfig(conv_channels=(32, 0)), "conv_channels must be positive"),
     (lambda: VAEConfig(decoder="poisson"), "unknown decoder 'poisson'"),
-    (lambda: GANConfig(lr_critic=0.0), "lr_critic must be positive"),
+    (lambda: GANConfig(critic_optim=OptimizerConfig(lr=1e-3, betas=(0.5, 1.0))),
+     r"betas must be two numbers in \[0, 1\), got \(0.5, 1.0\)"),
+    (lambda: StRKMConfig(stiefel_optim=OptimizerConfig(weight_decay=1e-3)), r"stiefel_optim sets only U's rate and betas"),
     (lambda: GANConfig(critic_steps=0), "critic_steps must be >= 1"),
     (lambda: CTRLConfig(decoder_steps=0), "decoder_steps must be >= 1"),
     (lambda: CTRLConfig(output="tanh"), "unknown output 'tanh'"),

@@ -7,8 +7,8 @@ it, :mod:`infobounds.training` drives it, and the estimators in :mod:`infobounds
 
 A model is an ``nn.Module`` that says
 
-* its **players**: parameter groups, each with its own optimiser settings (a VAE has one, ``main``;
-  a GAN has ``generator`` and ``critic``);
+* its **players**: parameter groups, each with its own optimiser settings, an
+  :class:`OptimizerConfig` (a VAE has one player, ``main``; a GAN has ``generator`` and ``critic``);
 * its **update schedule**: per training step, an ordered list of ``Update(player, loss, repeats)``.
   A WGAN-GP's is ``[Update("critic", critic_loss, 5), Update("generator", generator_loss)]``;
 * for each loss function, a :class:`LossTerms`: the equation's terms by name, their weights, and
@@ -20,14 +20,15 @@ The loop (:func:`infobounds.training.fit`) knows nothing else about a model.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["LossTerms", "Player", "Trainable", "Update", "check_batch", "first_tensor", "flatten_batch",
-           "parameters_of"]
+__all__ = ["LossTerms", "OptimizerConfig", "Player", "Trainable", "Update", "check_batch", "first_tensor",
+           "flatten_batch", "parameters_of"]
 
 
 @dataclass
@@ -56,25 +57,61 @@ class LossTerms:
 
 
 @dataclass(frozen=True)
-class Player:
-    """A parameter group with its optimiser (Adam) settings and optional step decay of the rate."""
+class OptimizerConfig:
+    """The optimiser settings of one player: Adam (Kingma & Ba, 2015, Algorithm 1) with an optional
+    step decay of its rate.
 
-    name: str
-    parameters: Sequence[nn.Parameter]
+    ``lr`` is Adam's step size alpha; ``betas`` its decay rates (beta1, beta2) of the first and
+    second moment estimates, each in [0, 1); ``weight_decay`` an L2 penalty added to the gradient
+    (torch's ``Adam(weight_decay=...)``). The rate after ``t`` optimiser steps is
+    ``lr * decay ** (t // decay_every)``; ``decay_every=0`` keeps it constant. A player with its
+    own optimiser factory (:attr:`Player.optimizer`) receives this config and uses what applies.
+    """
+
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
-    lr_decay: float = 1.0  # multiply the learning rate by this ...
-    lr_decay_every: int = 0  # ... every this many optimiser steps (0: never)
-    # Build another optimiser than Adam from (parameters, lr), e.g. infobounds.optim.CayleyAdam for
-    # parameters constrained to a manifold; None means Adam with the settings above.
-    optimizer: Callable[[list[nn.Parameter], float], torch.optim.Optimizer] | None = None
+    decay: float = 1.0  # multiply the rate by this ...
+    decay_every: int = 0  # ... every this many optimiser steps (0: never)
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ValueError(f"player {self.name!r}: learning rate must be positive, got {self.lr}")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"player {self.name!r}: lr_decay must lie in (0, 1], got {self.lr_decay}")
+        # Written as `not (rule)` so that NaN breaks every rule (infobounds.validation's convention;
+        # core imports only torch, so the checks are spelled out here).
+        if not _finite_number(self.lr) or not self.lr > 0:
+            raise ValueError(f"OptimizerConfig: lr must be a positive finite number, got {self.lr!r}")
+        if (not isinstance(self.betas, tuple) or len(self.betas) != 2
+                or not all(_finite_number(b) and 0 <= b < 1 for b in self.betas)):
+            raise ValueError(f"OptimizerConfig: betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not _finite_number(self.weight_decay) or not self.weight_decay >= 0:
+            raise ValueError(f"OptimizerConfig: weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if not _finite_number(self.decay) or not 0 < self.decay <= 1:
+            raise ValueError(f"OptimizerConfig: decay must lie in (0, 1], got {self.decay!r}")
+        if isinstance(self.decay_every, bool) or not isinstance(self.decay_every, int) or self.decay_every < 0:
+            raise ValueError(f"OptimizerConfig: decay_every must be an integer >= 0, got {self.decay_every!r}")
+
+
+def _finite_number(value) -> bool:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Player:
+    """A parameter group and its optimiser settings.
+
+    ``optimizer`` builds another optimiser than Adam from ``(parameters, optim)``, e.g.
+    :class:`infobounds.optim.CayleyAdam` for parameters constrained to a manifold; ``None`` means
+    Adam with ``optim``'s settings.
+    """
+
+    name: str
+    parameters: Sequence[nn.Parameter]
+    optim: OptimizerConfig = OptimizerConfig()
+    optimizer: Callable[[list[nn.Parameter], OptimizerConfig], torch.optim.Optimizer] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.optim, OptimizerConfig):
+            raise ValueError(f"player {self.name!r}: optim must be an OptimizerConfig, got {self.optim!r}")
 
 
 @dataclass(frozen=True)
@@ -98,13 +135,13 @@ class Trainable(nn.Module):
     (several players).
     """
 
-    lr: float = 1e-3
+    optim: OptimizerConfig = OptimizerConfig()  # the settings of the one player the default players() returns
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> LossTerms:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.lr)]
+        return [Player("main", list(self.parameters()), self.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("main", self.loss)]

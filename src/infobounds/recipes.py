@@ -28,6 +28,7 @@ from typing import Callable, Mapping
 
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.data import BatchStream, load
 from infobounds.profiles import Profile
 from infobounds.validation import require_positive
@@ -190,8 +191,9 @@ def _transfer_windows(profile, cap):
                        full=dict(lag=5, n_train=200_000, n_test=100_000, steps=20_000, hidden=(128, 128)))
     train = load_coupled_ar("train", n=_cap(cfg["n_train"], cap), lag=cfg["lag"], device=profile.device)
     test = load_coupled_ar("test", n=_cap(cfg["n_test"], cap), lag=cfg["lag"], device=profile.device)
+    # The chapter halves the rate four times per run.
     common = dict(source_dim=cfg["lag"], target_dim=cfg["lag"], hidden=cfg["hidden"],
-                  lr_decay_every=cfg["steps"] // 4)  # the chapter halves the rate four times per run
+                  optim=OptimizerConfig(lr=3e-3, decay=0.5, decay_every=cfg["steps"] // 4))
     return train, test, common
 
 
@@ -240,8 +242,9 @@ def _gan(profile, batch_size, seed, cap):
                        full=dict(n_train=None, channels=(64, 128), latent_dim=100, lr=2e-4))
     train = load("fashion_mnist", "train", n=_cap(cfg["n_train"], cap), device=profile.device)
     test = load("fashion_mnist", "test", n=_cap(2000, cap), seed=1, device=profile.device)
-    model = GAN(GANConfig.dcgan(channels=cfg["channels"], latent_dim=cfg["latent_dim"], lr_generator=cfg["lr"],
-                                lr_critic=cfg["lr"]))
+    adam = OptimizerConfig(lr=cfg["lr"], betas=(0.5, 0.999))
+    model = GAN(GANConfig.dcgan(channels=cfg["channels"], latent_dim=cfg["latent_dim"], generator_optim=adam,
+                                critic_optim=adam))
     return _setup(model, profile, (train.x,), (test.x,), batch_size, seed)
 
 
@@ -262,7 +265,8 @@ def _dim_data(profile, cap):
     train = load(data, "train", n=_cap(profile.pick(quick=20_000, full=None), cap), device=profile.device)
     test = load(data, "test", n=_cap(profile.pick(quick=4000, full=None), cap), device=profile.device)
     config = profile.pick(quick=DIMConfig(), full=DIMConfig(in_channels=3, image_size=32, channels=(64, 128, 256),
-                                                            code_dim=64, embed_dim=512, gamma=0.1, lr=1e-4))
+                                                            code_dim=64, embed_dim=512, gamma=0.1,
+                                                            encoder_optim=OptimizerConfig(lr=1e-4)))
     return train, test, config
 
 
@@ -379,8 +383,10 @@ def _factorvae(profile, batch_size, seed, cap):
 
     train, test, size = _shapes(profile, cap)
     if profile.is_quick:
-        config = FactorVAEConfig(vae=VAEConfig(input_shape=size, hidden=(128, 128), latent_dim=10, beta=1.0, lr=1e-3),
-                                 gamma=35.0, discriminator_hidden=(128, 128), discriminator_lr=1e-3)
+        config = FactorVAEConfig(vae=VAEConfig(input_shape=size, hidden=(128, 128), latent_dim=10, beta=1.0,
+                                               optim=OptimizerConfig(lr=1e-3)),
+                                 gamma=35.0, discriminator_hidden=(128, 128),
+                                 discriminator_optim=OptimizerConfig(lr=1e-3, betas=(0.5, 0.9)))
     else:
         config = FactorVAEConfig.paper(gamma=40.0)
     model = FactorVAE(config)
@@ -389,11 +395,14 @@ def _factorvae(profile, batch_size, seed, cap):
 
 def _st_rkm(profile, batch_size, seed, cap):
     from infobounds.models.st_rkm import StRKM, StRKMConfig
+    from infobounds.optim import CAYLEY_BETAS
 
     train, test, size = _shapes(profile, cap)
     cfg = profile.pick(quick=dict(hidden=(128, 128), lr=1e-3, lr_stiefel=1e-3),
                        full=dict(hidden=(1024, 512), lr=2e-4, lr_stiefel=1e-4))
-    model = StRKM(StRKMConfig(input_shape=size, feature_dim=50, latent_dim=10, **cfg))
+    model = StRKM(StRKMConfig(input_shape=size, feature_dim=50, latent_dim=10, hidden=cfg["hidden"],
+                              optim=OptimizerConfig(lr=cfg["lr"], betas=CAYLEY_BETAS),
+                              stiefel_optim=OptimizerConfig(lr=cfg["lr_stiefel"], betas=CAYLEY_BETAS)))
     return _setup(model, profile, (train.x,), (test.x,), batch_size, seed, lambda: model.evaluate(test.x))
 
 
@@ -455,8 +464,8 @@ def _mixture_vae_config(cfg):
     from infobounds.models.vae import VAEConfig
 
     return VAEConfig(input_shape=(cfg["dim"],), hidden=cfg["hidden"], activation="elu", latent_dim=cfg["dim"],
-                     decoder="gaussian", decoder_std=0.1, learn_decoder_std=True, lr=cfg["lr"], prior="mixture",
-                     prior_components=cfg["n_components"])
+                     decoder="gaussian", decoder_std=0.1, learn_decoder_std=True, prior="mixture",
+                     prior_components=cfg["n_components"], optim=OptimizerConfig(lr=cfg["lr"]))
 
 
 def _gmvae(profile, batch_size, seed, cap):
@@ -479,7 +488,7 @@ def _ivae(profile, batch_size, seed, cap):
 
     train, test, cfg = _mixture_sources(profile, seed, cap)
     model = IVAE(IVAEConfig(data_dim=cfg["dim"], latent_dim=cfg["dim"], n_aux=cfg["n_components"], hidden=cfg["hidden"],
-                            lr=cfg["lr"]))
+                            optim=OptimizerConfig(lr=cfg["lr"])))
 
     def sources_recovered():
         with torch.no_grad():
@@ -572,8 +581,10 @@ def _mm_gan(profile, batch_size, seed, cap):
     train, test = _pairs(profile, cap)
     cfg = profile.pick(quick=dict(latent_dim=16, hidden=(256,), disc_hidden=(128,), lr=5e-4),
                        full=dict(latent_dim=32, hidden=(1024, 1024), disc_hidden=(1024, 1024), lr=2e-4))
+    adam = OptimizerConfig(lr=cfg["lr"], betas=(0.5, 0.999))
     model = MultimodalGAN(MMGANConfig(x_shape=train.shapes[0], y_shape=train.shapes[1], output="sigmoid",
-                                      disc_lr=cfg["lr"], cycle_weight=1.0, **cfg))
+                                      latent_dim=cfg["latent_dim"], hidden=cfg["hidden"], disc_hidden=cfg["disc_hidden"],
+                                      optim=adam, disc_optim=adam, cycle_weight=1.0))
     return _paired_setup(model, profile, train, test, batch_size, seed)
 
 

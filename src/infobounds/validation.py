@@ -3,7 +3,7 @@ error everywhere: the offending field's name, the rule, and the value that broke
 
 Each check takes the fields as keyword arguments, so a config's ``__post_init__`` reads as its rules::
 
-    require_positive(latent_dim=self.latent_dim, hidden=self.hidden, lr=self.lr)
+    require_positive(latent_dim=self.latent_dim, hidden=self.hidden)
     require_non_negative(beta=self.beta)
     require_choice("prior", self.prior, PRIORS)
 

@@ -40,7 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.standardise import Standardiser
-from infobounds.core import LossTerms, Player, Trainable, Update
+from infobounds.core import LossTerms, OptimizerConfig, Player, Trainable, Update
 from infobounds.nets import mlp
 
 Estimator = Literal["ba", "dv", "nwj", "infonce", "js"]
@@ -183,7 +183,8 @@ class CriticMI(Trainable):
     autocast_safe = False  # log-sum-exp over K^2 scores loses too much in bf16
 
     def __init__(self, x_dim: int, y_dim: int, estimator: str = "infonce", critic: str = "separable",
-                 hidden: tuple[int, ...] = (256, 256), embed_dim: int = 32, lr: float = 5e-4,
+                 hidden: tuple[int, ...] = (256, 256), embed_dim: int = 32,
+                 optim: OptimizerConfig = OptimizerConfig(lr=5e-4),
                  entropy_x: float | None = None, js_value: str = "nwj",
                  standardisers: tuple[Standardiser, Standardiser] | None = None):
         super().__init__()
@@ -193,11 +194,9 @@ class CriticMI(Trainable):
             raise ValueError(f"unknown critic {critic!r}: choose one of {', '.join(CRITICS)}")
         if js_value not in JS_VALUES:
             raise ValueError(f"unknown js_value {js_value!r}: choose one of {', '.join(JS_VALUES)}")
-        if lr <= 0:
-            raise ValueError(f"lr must be positive, got {lr}")
         self.estimator = estimator
         self.js_value = js_value
-        self.lr = lr
+        self.optim = optim
         self.x_dim, self.y_dim = x_dim, y_dim
         if estimator == "ba":
             if entropy_x is None:
@@ -231,7 +230,7 @@ class CriticMI(Trainable):
         return LossTerms(terms={"negative_objective": -objective}, metrics={"mi": value})
 
     def players(self) -> list[Player]:
-        return [Player("critic", list(self.parameters()), lr=self.lr)]
+        return [Player("critic", list(self.parameters()), self.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("critic", self.loss)]

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from infobounds.core import LossTerms, Player, Trainable, Update, first_tensor
+from infobounds.core import LossTerms, OptimizerConfig, Player, Trainable, Update, first_tensor
 from infobounds.nets import mlp
 from infobounds.profiles import smoke_enabled
 from infobounds.validation import (require_at_least, require_choice, require_finite, require_positive,
@@ -269,14 +269,14 @@ class DualBoundConfig:
     slope: float = 1.0  # lambda: the bound is a line of slope -lambda in the (D, R) plane
     hidden: tuple[int, ...] = (64, 64)  # MLP widths of g (Yang & Mandt: 20, 10 in their demo; three wide layers in the paper)
     activation: str = "softplus"  # smooth nonlinearity of g (they use selu)
-    lr: float = 1e-3  # Adam learning rate (theirs: 5e-4)
+    optim: OptimizerConfig = OptimizerConfig()  # Adam (theirs: lr 5e-4)
     train_starts: int = 5  # mean-shift starts per training step (their quick mode: the best 3-10 samples)
     alpha_momentum: float = 0.2  # share of the old expansion point alpha kept per step (their 0.2)
     train_shift_iters: int = 15  # mean-shift iterations per training step (a partial climb is enough there)
     eval_shift_iters: int = 500  # mean-shift iterations per batch in :meth:`DualLowerBound.estimate`
 
     def __post_init__(self) -> None:
-        require_positive(input_dim=self.input_dim, slope=self.slope, hidden=self.hidden, lr=self.lr)
+        require_positive(input_dim=self.input_dim, slope=self.slope, hidden=self.hidden)
         require_at_least(1, train_starts=self.train_starts, train_shift_iters=self.train_shift_iters,
                          eval_shift_iters=self.eval_shift_iters)
         require_probability(alpha_momentum=self.alpha_momentum)
@@ -348,7 +348,6 @@ class DualLowerBound(Trainable):
         self.config = c = config
         self.g = mlp(c.input_dim, c.hidden, 1, _ACTIVATIONS[c.activation])
         self.register_buffer("log_alpha", torch.tensor(float("nan")))  # log of the expansion point alpha
-        self.lr = c.lr
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """g(x), (k, d) -> (k,)."""
@@ -382,7 +381,7 @@ class DualLowerBound(Trainable):
                          metrics={"plug_in": (g_x.mean() - log_c).detach(), "log_partition": log_c.detach()})
 
     def players(self) -> list[Player]:
-        return [Player("dual", list(self.parameters()), lr=self.config.lr)]
+        return [Player("dual", list(self.parameters()), self.config.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("dual", self.loss)]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from infobounds.core import OptimizerConfig
 from infobounds.metrics.coherence import ModalityClassifier, cross_coherence, joint_coherence
 from infobounds.training import fit
 from infobounds.validation import require_non_empty, require_non_negative, require_positive
@@ -36,12 +37,12 @@ class ClassifierRecipe:
     hidden: tuple[int, ...] = (256,)  # MLP widths
     steps: int = 2000  # Adam steps
     batch_size: int = 128
-    lr: float = 1e-3
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
     seed: int = 0
 
     def __post_init__(self) -> None:
         require_non_empty(hidden=self.hidden)
-        require_positive(hidden=self.hidden, steps=self.steps, batch_size=self.batch_size, lr=self.lr)
+        require_positive(hidden=self.hidden, steps=self.steps, batch_size=self.batch_size)
         require_non_negative(seed=self.seed)
 
 
@@ -98,7 +99,7 @@ def modality_classifier(modality: str, size: int | None = None, *, device: str |
     with torch.random.fork_rng(devices=[]):
         if model is None and not retrain and path.is_file():
             state = torch.load(path, map_location="cpu", weights_only=True)
-            model = ModalityClassifier(shape, recipe.hidden, lr=recipe.lr)
+            model = ModalityClassifier(shape, recipe.hidden, optim=recipe.optim)
             model.load_state_dict(state["model"])
             model.test_accuracy = float(state["test_accuracy"])
         if model is None:
@@ -123,7 +124,7 @@ def _train_classifier(modality: str, size: int | None, shape: tuple[int, ...],
     x, y = _train_images(modality, "train")
     x = resize(x, size)
     torch.manual_seed(recipe.seed)
-    model = ModalityClassifier(shape, recipe.hidden, lr=recipe.lr)
+    model = ModalityClassifier(shape, recipe.hidden, optim=recipe.optim)
     stream = BatchStream(x, y, batch_size=min(recipe.batch_size, len(y)), seed=recipe.seed)
     # Host reads of the loss every 200 steps: per-step reads triple the cost of so small a model.
     fit(model, stream, steps=recipe.steps, seed=recipe.seed, progress=False, sync_every=200, log_every=50)

@@ -18,6 +18,7 @@ import torch
 
 from infobounds.bounds.mi import suspicious_estimate, warn_estimate
 from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
+from infobounds.core import OptimizerConfig
 from infobounds.data.iterators import BatchStream
 from infobounds.models.cmi import ConditionalMIEstimator
 from infobounds.profiles import smoke_batch
@@ -41,13 +42,15 @@ def _as_labels(a, n: int, n_values: int | None, device) -> tuple[torch.Tensor, i
 
 
 def estimate_conditional_mi(z1, z2, a, *, n_values: int | None = None, steps: int = 2000, batch_size: int = 256,
-                            lr: float = 1e-3, hidden: tuple[int, ...] = (64, 64), holdout: float = 0.2,
+                            optim: OptimizerConfig = OptimizerConfig(), hidden: tuple[int, ...] = (64, 64),
+                            holdout: float = 0.2,
                             standardise: str = "rank", seed: int = 0) -> float:
     """I(z_1; z_2 | a) in nats by the within-``a`` shuffle (``a=None``: I(z_1; z_2)): train the critic on
     ``1 - holdout`` of the rows (drawn at random, seeded), average its logit on the real pairs of the rest.
 
     ``z1`` (N, d_1) and ``z2`` (N, d_2) are tensors or arrays of any real dtype; ``a`` (N,) holds
-    integer labels 0 .. ``n_values`` - 1 (``n_values`` defaults to the largest label + 1).
+    integer labels 0 .. ``n_values`` - 1 (``n_values`` defaults to the largest label + 1). ``optim`` is
+    the critic's Adam.
     ``standardise`` (``rank``, ``zscore`` or ``none``, :mod:`infobounds.bounds.standardise`) maps each
     coordinate of z_1 and z_2 by an increasing function fitted on the training rows, which leaves
     the CMI unchanged and the estimate independent of the codes' scale and tails. The mean logit is
@@ -84,7 +87,7 @@ def estimate_conditional_mi(z1, z2, a, *, n_values: int | None = None, steps: in
     z2 = Standardiser(z2[train], standardise)(z2)
     with torch.random.fork_rng(devices=[z1.device] if z1.device.type == "cuda" else []):
         torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
-        model = ConditionalMIEstimator(z1.shape[1], z2.shape[1], n_values, hidden, lr).to(z1.device)
+        model = ConditionalMIEstimator(z1.shape[1], z2.shape[1], n_values, hidden, optim).to(z1.device)
         fit(model, BatchStream(z1[train], z2[train], a[train], batch_size=batch_size, seed=seed), steps=steps,
             seed=seed, progress=False)
     with torch.no_grad():

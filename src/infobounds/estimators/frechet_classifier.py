@@ -43,7 +43,7 @@ def train_feature_classifier(config: FeatureClassifierConfig = FeatureClassifier
 
     train = load(config.data, "train", n=config.n_train, seed=config.seed, device=device)
     torch.manual_seed(config.seed)  # the initialisation too, so the classifier depends on its config alone
-    model = FeatureClassifier(train.flat.shape[1], config.hidden, len(train.classes), config.lr).to(device)
+    model = FeatureClassifier(train.flat.shape[1], config.hidden, len(train.classes), config.optim).to(device)
     stream = BatchStream(train.flat, train.y, batch_size=config.batch_size, seed=config.seed)
     steps = steps_for_epochs(config.epochs, len(train), config.batch_size)
     fit(model, stream, steps=steps, seed=config.seed, progress=progress, desc="feature classifier")
@@ -61,7 +61,7 @@ def feature_classifier(config: FeatureClassifierConfig = FeatureClassifierConfig
     if cache and path.is_file():
         state = load_checkpoint(path)
         probe = load(config.data, "test", n=2)  # input size and number of classes
-        model = FeatureClassifier(probe.flat.shape[1], config.hidden, len(probe.classes), config.lr)
+        model = FeatureClassifier(probe.flat.shape[1], config.hidden, len(probe.classes), config.optim)
         model.load_state_dict(state["model"])
         return model.to(device).eval()
     model = train_feature_classifier(config, device=device, progress=progress)

@@ -23,6 +23,7 @@ import torch
 
 from infobounds.bounds.mi import CriticMI, Standardised, evaluate_bound, suspicious_estimate, warn_estimate
 from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
+from infobounds.core import OptimizerConfig
 from infobounds.data.iterators import BatchStream
 from infobounds.profiles import smoke_batch
 from infobounds.training import fit
@@ -59,7 +60,7 @@ def estimate_mi(
     steps: int = 2000,
     batch_size: int = 128,
     eval_batch_size: int | None = None,
-    lr: float = 5e-4,
+    optim: OptimizerConfig = OptimizerConfig(lr=5e-4),
     hidden: tuple[int, ...] = (256, 256),
     embed_dim: int = 32,
     holdout: float = 0.2,
@@ -76,8 +77,8 @@ def estimate_mi(
     x, y : (N, d_x) and (N, d_y) paired samples of p(x, y), tensors or arrays of any real dtype.
     estimator : one of ``ba``, ``dv``, ``nwj``, ``infonce``, ``js`` (the table of :mod:`infobounds.bounds.mi`).
     critic : ``separable`` (g(x)^T h(y)) or ``concat`` (MLP on [x, y]; costs K^2 evaluations).
-    steps, batch_size, lr, hidden, embed_dim : critic training; ``batch_size`` is K of InfoNCE in
-        training.
+    steps, batch_size, optim, hidden, embed_dim : critic training; ``batch_size`` is K of InfoNCE in
+        training, ``optim`` the critic's Adam settings.
     eval_batch_size : K of the held-out evaluation (default ``batch_size``). The held-out InfoNCE
         never exceeds log ``eval_batch_size``; a larger K raises that ceiling (InfoNCE is a lower
         bound for every K with the same critic) but leaves fewer held-out batches for the stderr.
@@ -128,7 +129,7 @@ def estimate_mi(
     x_train, y_train = (x[train], y[train]) if in_model else (standardisers[0](x[train]), standardisers[1](y[train]))
     with torch.random.fork_rng(devices=devices):  # leave the caller's random stream alone
         torch.manual_seed(seed)  # the critic's initialisation too, so the estimate depends on seed alone
-        model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, lr, entropy_x, js_value,
+        model = CriticMI(x.shape[1], y.shape[1], estimator, critic, hidden, embed_dim, optim, entropy_x, js_value,
                          standardisers if in_model else None).to(x.device)
         stream = BatchStream(x_train, y_train, batch_size=batch_size, seed=seed)
         result = fit(model, stream, steps=steps, seed=seed, progress=progress, desc=f"MI ({estimator})")

@@ -18,18 +18,19 @@ import torch
 
 from infobounds.bounds.mi import suspicious_estimate, warn_estimate
 from infobounds.bounds.standardise import STANDARDISATIONS, Standardiser, as_samples
+from infobounds.core import OptimizerConfig
 from infobounds.data.iterators import BatchStream
 from infobounds.models.factorvae import TotalCorrelationEstimator
 from infobounds.profiles import smoke_batch
 from infobounds.training import fit
 
 
-def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
-                               hidden: tuple[int, ...] = (64, 64), holdout: float = 0.2, standardise: str = "rank",
+def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256,
+                               optim: OptimizerConfig = OptimizerConfig(), hidden: tuple[int, ...] = (64, 64), holdout: float = 0.2, standardise: str = "rank",
                                seed: int = 0, progress: bool = False) -> float:
     """Estimate TC(z) in nats from samples z (N, K) of p(z) with the density-ratio trick: train the
-    discriminator on ``1 - holdout`` of the rows (drawn at random, seeded), average its logit over
-    the rest.
+    discriminator (Adam with ``optim``) on ``1 - holdout`` of the rows (drawn at random, seeded),
+    average its logit over the rest.
 
     ``z`` is a tensor or array of any real dtype. ``standardise`` (``rank``, ``zscore`` or ``none``,
     :mod:`infobounds.bounds.standardise`) maps each coordinate by an increasing function fitted on
@@ -55,7 +56,7 @@ def estimate_total_correlation(z, *, steps: int = 2000, batch_size: int = 256, l
     train, test = z[perm[n_test:]], z[perm[:n_test]]
     with torch.random.fork_rng(devices=[z.device] if z.device.type == "cuda" else []):
         torch.manual_seed(seed)  # the discriminator's initialisation too, so the estimate depends on seed alone
-        model = TotalCorrelationEstimator(z.shape[1], hidden, lr).to(z.device)
+        model = TotalCorrelationEstimator(z.shape[1], hidden, optim).to(z.device)
         fit(model, BatchStream(train, batch_size=batch_size, seed=seed), steps=steps, seed=seed, progress=progress,
             desc="TC discriminator")
     with torch.no_grad():

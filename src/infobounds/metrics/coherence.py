@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from infobounds.core import LossTerms, Player, Trainable
+from infobounds.core import LossTerms, OptimizerConfig, Player, Trainable
 from infobounds.nets import mlp
 
 
@@ -34,10 +34,10 @@ class ModalityClassifier(Trainable):
     """An MLP on flattened images of one shape that predicts the shared label (10 classes)."""
 
     def __init__(self, input_shape: tuple[int, ...], hidden: tuple[int, ...] = (256,), n_classes: int = 10,
-                 lr: float = 1e-3):
+                 optim: OptimizerConfig = OptimizerConfig()):
         super().__init__()
         self.input_shape = tuple(int(s) for s in input_shape)
-        self.lr = lr
+        self.optim = optim
         n_in = 1
         for s in self.input_shape:
             n_in *= s
@@ -56,7 +56,7 @@ class ModalityClassifier(Trainable):
                          metrics={"accuracy": (logits.argmax(-1) == y).float().mean()})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.lr)]
+        return [Player("main", list(self.parameters()), self.optim)]
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:

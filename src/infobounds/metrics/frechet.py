@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.core import LossTerms, Player, Trainable
+from infobounds.core import LossTerms, OptimizerConfig, Player, Trainable
 from infobounds.nets import mlp
 from infobounds.validation import require_non_empty, require_non_negative, require_positive
 
@@ -75,13 +75,13 @@ class FeatureClassifierConfig:
     hidden: tuple[int, ...] = (256, 128)  # MLP widths; the features are the last hidden layer's
     epochs: int = 3  # passes over the training set
     batch_size: int = 128
-    lr: float = 1e-3  # Adam
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
     n_train: int | None = None  # training subset (None: all 60,000 images)
     seed: int = 0
 
     def __post_init__(self) -> None:
         require_non_empty(hidden=self.hidden)  # the features are the last hidden layer's
-        require_positive(hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        require_positive(hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size)
         if self.n_train is not None:
             require_positive(n_train=self.n_train)
         require_non_negative(seed=self.seed)
@@ -89,7 +89,12 @@ class FeatureClassifierConfig:
     def cache_name(self) -> str:
         widths = "-".join(str(h) for h in self.hidden)
         n = "all" if self.n_train is None else str(self.n_train)
-        return (f"{self.data}_mlp{widths}_e{self.epochs}_b{self.batch_size}_lr{self.lr:g}_n{n}_s{self.seed}"
+        o = self.optim
+        # Adam's other settings are named only where they differ from the defaults, so that the
+        # classifiers cached before they were configurable keep their names.
+        other = "" if o == OptimizerConfig(lr=o.lr) else \
+            f"_betas{o.betas[0]:g}-{o.betas[1]:g}_wd{o.weight_decay:g}_decay{o.decay:g}x{o.decay_every}"
+        return (f"{self.data}_mlp{widths}_e{self.epochs}_b{self.batch_size}_lr{o.lr:g}{other}_n{n}_s{self.seed}"
                 f"_v{CLASSIFIER_VERSION}.pt")
 
 
@@ -97,14 +102,14 @@ class FeatureClassifier(Trainable):
     """An MLP classifier of flattened images; :meth:`features` are its last hidden activations."""
 
     def __init__(self, input_dim: int = 784, hidden: tuple[int, ...] = (256, 128), n_classes: int = 10,
-                 lr: float = 1e-3):
+                 optim: OptimizerConfig = OptimizerConfig()):
         super().__init__()
         if not hidden:
             raise ValueError("the feature classifier needs at least one hidden layer")
         self.body = nn.Sequential(mlp(input_dim, hidden[:-1], hidden[-1]), nn.ReLU()) if len(hidden) > 1 else \
             nn.Sequential(nn.Linear(input_dim, hidden[0]), nn.ReLU())
         self.head = nn.Linear(hidden[-1], n_classes)
-        self.lr = lr
+        self.optim = optim
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) or (B, D) images -> (B, hidden[-1]) features."""
@@ -117,7 +122,7 @@ class FeatureClassifier(Trainable):
         return LossTerms(terms={"ce": F.cross_entropy(logits, y)}, metrics={"accuracy": accuracy})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.lr)]
+        return [Player("main", list(self.parameters()), self.optim)]
 
     @torch.no_grad()
     def accuracy(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> float:

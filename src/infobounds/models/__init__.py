@@ -4,7 +4,7 @@ Nothing here imports :mod:`infobounds.training`: models only describe their play
 and loss terms (:mod:`infobounds.models.base`).
 """
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update
 
 MODELS = {
     "vib": "infobounds.models.vib:VIB",
@@ -36,4 +36,4 @@ MODELS = {
     "variational_wyner": "infobounds.models.wyner:VariationalWyner",
 }
 
-__all__ = ["LossTerms", "MODELS", "Player", "Trainable", "Update"]
+__all__ = ["LossTerms", "MODELS", "OptimizerConfig", "Player", "Trainable", "Update"]

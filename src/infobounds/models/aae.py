@@ -30,21 +30,17 @@ from dataclasses import dataclass
 
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Update, first_tensor, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Update, first_tensor, parameters_of
 from infobounds.models.wae import WAEGAN, WAEGANConfig
-from infobounds.validation import require_positive
 
 
 @dataclass(frozen=True)
 class AAEConfig(WAEGANConfig):
-    """The WAE-GAN's settings; ``lam`` is unused (the phases are separate steps), ``lr_encoder`` is
-    the rate of the regularisation phase's encoder step (paper: SGD with momentum; here Adam)."""
+    """The WAE-GAN's settings; ``lam`` is unused (the phases are separate steps). ``optim`` trains
+    the reconstruction phase's autoencoder, ``discriminator_optim`` the discriminator and
+    ``encoder_optim`` the regularisation phase's encoder step (paper: SGD with momentum; here Adam)."""
 
-    lr_encoder: float = 5e-4  # Adam, encoder in the regularisation phase
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(lr_encoder=self.lr_encoder)
+    encoder_optim: OptimizerConfig = OptimizerConfig(lr=5e-4)  # Adam, encoder in the regularisation phase
 
 
 class AAE(WAEGAN):
@@ -67,9 +63,9 @@ class AAE(WAEGAN):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("autoencoder", parameters_of(self.encoder, self.decoder_net), lr=c.lr),
-                Player("discriminator", parameters_of(self.discriminator), lr=c.lr_discriminator),
-                Player("encoder", parameters_of(self.encoder), lr=c.lr_encoder)]
+        return [Player("autoencoder", parameters_of(self.encoder, self.decoder_net), c.optim),
+                Player("discriminator", parameters_of(self.discriminator), c.discriminator_optim),
+                Player("encoder", parameters_of(self.encoder), c.encoder_optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("autoencoder", self.reconstruction_loss),

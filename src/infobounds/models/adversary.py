@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, parameters_of
 from infobounds.nets import mlp
 
 __all__ = ["AttributeAdversary"]
@@ -83,6 +83,6 @@ class AttributeAdversary(nn.Module):
         return LossTerms(terms={term: F.cross_entropy(logits, a)},
                          metrics={metric: (logits.argmax(-1) == a).float().mean()})
 
-    def player(self, name: str = "adversary", lr: float = 1e-3,
-               betas: tuple[float, float] = (0.9, 0.999)) -> Player:
-        return Player(name, parameters_of(self), lr=lr, betas=betas)
+    def player(self, name: str = "adversary", optim: OptimizerConfig = OptimizerConfig()) -> Player:
+        """The adversary as a player of its model's game, trained with ``optim``."""
+        return Player(name, parameters_of(self), optim)

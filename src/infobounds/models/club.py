@@ -41,7 +41,7 @@ from torch.nn import functional as F
 from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
 from infobounds.models.adversary import AttributeAdversary
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, check_batch
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.nets import reparameterize
 from infobounds.validation import require_at_least, require_non_negative, require_positive
@@ -60,21 +60,22 @@ class CLUBConfig:
     alpha: float = 1.0  # weight of the leakage term
     adversary_hidden: tuple[int, ...] = (64,)  # the adversary q_phi(s|z)'s MLP widths
     adversary_steps: int = 2  # adversary updates per encoder update
-    lr: float = 1e-3  # Adam learning rate of encoder and utility decoder
-    lr_adversary: float = 2e-3  # Adam learning rate of the adversary
+    optim: OptimizerConfig = OptimizerConfig()  # Adam of encoder and utility decoder
+    adversary_optim: OptimizerConfig = OptimizerConfig(lr=2e-3)  # Adam of the adversary
     std_shift: float = -2.0  # sigma = softplus(raw + shift): the initial noise of the encoder
 
     def __post_init__(self) -> None:
         require_non_negative(beta=self.beta, alpha=self.alpha)
         require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, hidden=self.hidden,
-                         adversary_hidden=self.adversary_hidden, lr=self.lr, lr_adversary=self.lr_adversary)
+                         adversary_hidden=self.adversary_hidden)
         require_at_least(2, n_utility=self.n_utility, n_sensitive=self.n_sensitive)
         require_at_least(1, adversary_steps=self.adversary_steps)
 
     def vib_config(self) -> VIBConfig:
         """The encoder, utility decoder and rate, as a VIB with the same beta."""
         return VIBConfig(input_dim=self.input_dim, hidden=self.hidden, latent_dim=self.latent_dim,
-                         n_classes=self.n_utility, beta=self.beta, lr=self.lr, std_shift=self.std_shift)
+                         n_classes=self.n_utility, beta=self.beta, optim=self.optim,
+                         std_shift=self.std_shift)
 
 
 class CLUB(Trainable):
@@ -135,8 +136,8 @@ class CLUB(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("main", list(self.vib.parameters()), lr=c.lr),
-                self.adversary.player("adversary", lr=c.lr_adversary)]
+        return [Player("main", list(self.vib.parameters()), c.optim),
+                self.adversary.player("adversary", c.adversary_optim)]
 
     def schedule(self) -> list[Update]:
         # The adversary also trains at alpha = 0, where it only watches: its accuracy is then the

@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.factorvae import TCDiscriminator, discriminator_cross_entropy
 from infobounds.nets import mlp
 from infobounds.validation import (require_at_least, require_choice, require_length, require_non_negative,
@@ -159,8 +159,8 @@ class SubspaceConfig:
     penalty: str = "cmi"  # none, mi or cmi
     weight: float = 1.0  # lambda (paper: disentangle_weight 1-10)
     critic_hidden: tuple[int, ...] = (64, 64)  # MLP widths of the critics
-    lr: float = 1e-3  # Adam for encoder and heads (paper: 1e-5 / 1e-4)
-    critic_lr: float = 1e-3  # Adam for the critics (paper: 1e-4)
+    optim: OptimizerConfig = OptimizerConfig()  # Adam for encoder and heads (paper: lr 1e-5 / 1e-4)
+    critic_optim: OptimizerConfig = OptimizerConfig()  # Adam for the critics (paper: lr 1e-4)
     critic_steps: int = 1  # critic updates per encoder update
     estimator: str = "classifier"  # classifier: q(a_j | z_k[, a_k]); shuffle: pair critic on shuffled z_2
 
@@ -170,7 +170,7 @@ class SubspaceConfig:
         require_non_negative(weight=self.weight)
         require_length(2, subspace_dims=self.subspace_dims, n_classes=self.n_classes)
         require_positive(input_dim=self.input_dim, hidden=self.hidden, subspace_dims=self.subspace_dims,
-                         critic_hidden=self.critic_hidden, lr=self.lr, critic_lr=self.critic_lr)
+                         critic_hidden=self.critic_hidden)
         require_at_least(2, n_classes=self.n_classes)
         require_at_least(1, critic_steps=self.critic_steps)
 
@@ -250,10 +250,10 @@ class SubspaceClassifier(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        main = [Player("main", parameters_of(self.encoder, self.heads), lr=c.lr)]
+        main = [Player("main", parameters_of(self.encoder, self.heads), c.optim)]
         if c.penalty == "none":
             return main
-        return main + [Player("critic", parameters_of(self.critics), lr=c.critic_lr)]
+        return main + [Player("critic", parameters_of(self.critics), c.critic_optim)]
 
     def schedule(self) -> list[Update]:
         if self.config.penalty == "none":
@@ -278,10 +278,11 @@ class SubspaceClassifier(Trainable):
 class ConditionalMIEstimator(Trainable):
     """A critic trained to estimate I(z_1; z_2 | a) (or I(z_1; z_2) with ``n_values=0``)."""
 
-    def __init__(self, z1_dim: int, z2_dim: int, n_values: int, hidden: tuple[int, ...] = (64, 64), lr: float = 1e-3):
+    def __init__(self, z1_dim: int, z2_dim: int, n_values: int, hidden: tuple[int, ...] = (64, 64),
+                 optim: OptimizerConfig = OptimizerConfig()):
         super().__init__()
         self.critic = PairCritic(z1_dim, z2_dim, n_values, hidden)
-        self.lr = lr
+        self.optim = optim
         self.n_values = n_values
 
     def loss(self, batch) -> LossTerms:
@@ -290,7 +291,7 @@ class ConditionalMIEstimator(Trainable):
         return LossTerms(terms={"cross_entropy": ce}, metrics={"estimate": estimate})
 
     def players(self) -> list[Player]:
-        return [Player("critic", list(self.parameters()), lr=self.lr)]
+        return [Player("critic", list(self.parameters()), self.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("critic", self.loss)]

@@ -50,11 +50,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.coding_rate import class_pairwise_rate_reduction, rate_reduction
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.gan import dcgan_critic_body, dcgan_generator
 from infobounds.nets import OUTPUTS, mlp
-from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_finite, require_length,
-                                   require_non_empty, require_non_negative, require_positive)
+from infobounds.validation import (require_at_least, require_choice, require_finite, require_length, require_non_empty,
+                                   require_non_negative, require_positive)
 
 BODIES = ("mlp", "dcgan")
 DECODER_OBJECTIVES = ("full", "transcription")
@@ -80,18 +80,16 @@ class CTRLConfig:
     decoder_objective: str = "transcription"  # "transcription": sum_j Delta R(Z_j, Z_hat_j); "full" (paper): T
     encoder_steps: int = 1  # encoder updates per training step (paper: 1)
     decoder_steps: int = 1  # decoder updates per training step, after the encoder's (paper: 1)
-    lr_encoder: float = 2e-4  # Adam learning rates (paper: 1.5e-4 both)
-    lr_decoder: float = 3e-3
-    adam_betas: tuple[float, float] = (0.5, 0.999)  # (paper: 0.5, 0.999)
+    # Adam of each player (paper: lr 1.5e-4 both, betas (0.5, 0.999))
+    encoder_optim: OptimizerConfig = OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))
+    decoder_optim: OptimizerConfig = OptimizerConfig(lr=3e-3, betas=(0.5, 0.999))
 
     def __post_init__(self) -> None:
         require_choice("body", self.body, BODIES)
         require_choice("decoder_objective", self.decoder_objective, DECODER_OBJECTIVES)
         require_choice("output", self.output, OUTPUTS)
         require_non_empty(data_shape=self.data_shape)
-        require_positive(data_shape=self.data_shape, hidden=self.hidden, channels=self.channels,
-                         lr_encoder=self.lr_encoder, lr_decoder=self.lr_decoder)
-        require_adam_betas(adam_betas=self.adam_betas)
+        require_positive(data_shape=self.data_shape, hidden=self.hidden, channels=self.channels)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
         require_non_negative(pca_components=self.pca_components)
@@ -114,7 +112,8 @@ class CTRLConfig:
         """The MNIST setting of Dai et al. (2022) and their reference code: DCGAN-style networks,
         d = 128, eps^2 = 0.5, Adam 1.5e-4 with betas (0.5, 0.999), batch 2048 (set in the stream)."""
         return cls(**{**dict(body="dcgan", feature_dim=128, output="sigmoid", pca_components=0,
-                             decoder_objective="full", lr_encoder=1.5e-4, lr_decoder=1.5e-4), **kw})
+                             decoder_objective="full", encoder_optim=OptimizerConfig(lr=1.5e-4, betas=(0.5, 0.999)),
+                             decoder_optim=OptimizerConfig(lr=1.5e-4, betas=(0.5, 0.999))), **kw})
 
 
 class PrincipalSubspaceDecoder(nn.Module):
@@ -271,9 +270,8 @@ class CTRL(Trainable):
     # -- players ----------------------------------------------------------------------------------------
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("encoder", parameters_of(self.encoder_body, self.encoder_head), lr=c.lr_encoder,
-                       betas=c.adam_betas),
-                Player("decoder", parameters_of(self.decoder), lr=c.lr_decoder, betas=c.adam_betas)]
+        return [Player("encoder", parameters_of(self.encoder_body, self.encoder_head), c.encoder_optim),
+                Player("decoder", parameters_of(self.decoder), c.decoder_optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("encoder", self.encoder_loss, repeats=self.config.encoder_steps),

@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.mi import dv_lower_bound, infonce_lower_bound, js_lower_bound, js_objective
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, parameters_of
 from infobounds.nets import conv_encoder, mlp
 from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
@@ -55,8 +55,8 @@ class DIMConfig:
     alpha: float = 0.0  # weight of the global objective (paper's DIM(L): 0)
     beta: float = 1.0  # weight of the local objective (paper's DIM(L): 1)
     gamma: float = 0.0  # weight of prior matching (paper's DIM(L): 0.1)
-    lr: float = 2e-3  # Adam, encoder and critics (paper: 1e-4)
-    lr_prior: float = 1e-3  # Adam, prior discriminator
+    encoder_optim: OptimizerConfig = OptimizerConfig(lr=2e-3)  # Adam, encoder and critics (paper: lr 1e-4)
+    prior_discriminator_optim: OptimizerConfig = OptimizerConfig(lr=1e-3)  # Adam, prior discriminator
 
     def __post_init__(self) -> None:
         require_choice("estimator", self.estimator, DIM_ESTIMATORS)
@@ -65,7 +65,7 @@ class DIMConfig:
             raise ValueError("alpha + beta must be positive, got alpha=0 and beta=0")
         require_non_empty(channels=self.channels)
         require_positive(in_channels=self.in_channels, image_size=self.image_size, channels=self.channels,
-                         code_dim=self.code_dim, embed_dim=self.embed_dim, lr=self.lr, lr_prior=self.lr_prior)
+                         code_dim=self.code_dim, embed_dim=self.embed_dim)
         if self.image_size % (2 ** len(self.channels)):
             raise ValueError(f"image_size {self.image_size} must divide by 2^{len(self.channels)}")
 
@@ -189,9 +189,10 @@ class DIM(Trainable):
     def players(self) -> list[Player]:
         c = self.config
         main = parameters_of(self.encoder, self.phi_local, self.psi_local, self.phi_global, self.psi_global)
-        players = [Player("encoder", main, lr=c.lr)]
+        players = [Player("encoder", main, c.encoder_optim)]
         if self.prior_discriminator is not None:
-            players.append(Player("prior_discriminator", parameters_of(self.prior_discriminator), lr=c.lr_prior))
+            players.append(Player("prior_discriminator", parameters_of(self.prior_discriminator),
+                                  c.prior_discriminator_optim))
         return players
 
     def schedule(self) -> list[Update]:
@@ -209,7 +210,7 @@ class SupervisedEncoder(Trainable):
         self.config = config
         self.encoder = ConvEncoder(config)
         self.classifier = nn.Linear(config.code_dim, n_classes)
-        self.lr = config.lr
+        self.optim = config.encoder_optim
 
     features = DIM.features
 

@@ -62,7 +62,7 @@ from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
 from infobounds.models.adversary import AttributeAdversary
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.nets import GaussianHead, mlp, reparameterize
 from infobounds.validation import require_at_least, require_choice, require_non_negative, require_positive
 
@@ -179,14 +179,14 @@ class FarconVAEConfig:
     kernel: str = "t"  # "t" (Student-t) or "gaussian"
     kernel_scale: float = 1.0  # nu of the t kernel / sigma of the Gaussian kernel (paper: 1)
     contrast_within: bool = True  # also push z_x away from z_s of the same example (paper: on)
-    lr: float = 1e-3  # Adam learning rate
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
     std_shift: float = 0.0  # encoder sigma = softplus(raw + std_shift) + 1e-4
 
     def __post_init__(self) -> None:
         require_non_negative(alpha=self.alpha, beta=self.beta, gamma=self.gamma)
         require_choice("kernel", self.kernel, KERNELS)
         require_positive(kernel_scale=self.kernel_scale, input_dim=self.input_dim, latent_dim=self.latent_dim,
-                         hidden=self.hidden, lr=self.lr)
+                         hidden=self.hidden)
         require_at_least(2, n_sensitive=self.n_sensitive, n_classes=self.n_classes)
 
 
@@ -263,7 +263,7 @@ class FarconVAE(Trainable):
         return LossTerms(terms=terms, weights={k: w for k, w in weights.items() if k in terms}, metrics=metrics)
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr)]
+        return [Player("main", list(self.parameters()), self.config.optim)]
 
     @torch.no_grad()
     def representation(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -301,15 +301,15 @@ class AdversarialConfig:
     objective: str = "negated_ce"  # "negated_ce" (minimax) or "confusion" (CE to uniform)
     adversary_hidden: tuple[int, ...] = (64,)  # adversary MLP widths
     adversary_steps: int = 1  # adversary updates per encoder update
-    lr: float = 1e-3  # Adam learning rate of the encoder and classifier
-    lr_adversary: float = 1e-3  # Adam learning rate of the adversary
+    optim: OptimizerConfig = OptimizerConfig()  # Adam of the encoder and classifier
+    adversary_optim: OptimizerConfig = OptimizerConfig()  # Adam of the adversary
 
     def __post_init__(self) -> None:
         require_non_negative(beta=self.beta, lam=self.lam)
         require_choice("objective", self.objective, ADVERSARY_OBJECTIVES)
         require_at_least(1, adversary_steps=self.adversary_steps)
         require_positive(input_dim=self.input_dim, latent_dim=self.latent_dim, hidden=self.hidden,
-                         adversary_hidden=self.adversary_hidden, lr=self.lr, lr_adversary=self.lr_adversary)
+                         adversary_hidden=self.adversary_hidden)
         require_at_least(2, n_sensitive=self.n_sensitive, n_classes=self.n_classes)
 
 
@@ -353,8 +353,8 @@ class AdversarialRepresentation(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [self.adversary.player("adversary", lr=c.lr_adversary),
-                Player("main", parameters_of(self.encoder, self.classifier), lr=c.lr)]
+        return [self.adversary.player("adversary", c.adversary_optim),
+                Player("main", parameters_of(self.encoder, self.classifier), c.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("adversary", self.adversary_loss, repeats=self.config.adversary_steps),

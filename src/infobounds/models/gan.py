@@ -48,10 +48,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, parameters_of
 from infobounds.nets import OUTPUTS, mlp
-from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_non_empty,
-                                   require_non_negative, require_positive)
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 LOSSES = ("minimax", "nonsaturating", "wgan-gp")
 BODIES = ("mlp", "dcgan")
@@ -72,9 +72,9 @@ class GANConfig:
     critic_steps: int = 1  # critic updates per generator update (WGAN-GP paper: 5)
     gp_weight: float = 10.0  # lambda of the gradient penalty (WGAN-GP paper: 10; the ring: 0.1)
     spectral_norm: bool = False  # spectral normalisation of every critic layer
-    lr_generator: float = 1e-3  # Adam learning rates (DCGAN paper: 2e-4 both)
-    lr_critic: float = 1e-3
-    adam_betas: tuple[float, float] = (0.5, 0.999)  # (DCGAN: 0.5, 0.999; WGAN-GP: 0.5, 0.9)
+    # Adam of each player (DCGAN paper: lr 2e-4 both; betas DCGAN: 0.5, 0.999; WGAN-GP: 0.5, 0.9)
+    generator_optim: OptimizerConfig = OptimizerConfig(lr=1e-3, betas=(0.5, 0.999))
+    critic_optim: OptimizerConfig = OptimizerConfig(lr=1e-3, betas=(0.5, 0.999))
     train_generator: bool = True  # False: only the critic learns, against a fixed generator
 
     def __post_init__(self) -> None:
@@ -83,8 +83,7 @@ class GANConfig:
         require_choice("output", self.output, OUTPUTS)
         require_non_empty(data_shape=self.data_shape)
         require_positive(latent_dim=self.latent_dim, data_shape=self.data_shape, hidden=self.hidden,
-                         channels=self.channels, lr_generator=self.lr_generator, lr_critic=self.lr_critic)
-        require_adam_betas(adam_betas=self.adam_betas)
+                         channels=self.channels)
         if self.body == "dcgan" and (len(self.data_shape) != 3 or self.data_shape[1] % 4 or self.data_shape[2] % 4):
             raise ValueError(f"the DCGAN body needs (C, H, W) with H and W divisible by 4, got {self.data_shape}")
         require_at_least(1, critic_steps=self.critic_steps)
@@ -274,10 +273,9 @@ class GAN(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        players = [Player("critic", parameters_of(self.critic), lr=c.lr_critic, betas=c.adam_betas)]
+        players = [Player("critic", parameters_of(self.critic), c.critic_optim)]
         if c.train_generator:
-            players.append(Player("generator", parameters_of(self.generator), lr=c.lr_generator,
-                                  betas=c.adam_betas))
+            players.append(Player("generator", parameters_of(self.generator), c.generator_optim))
         return players
 
     def schedule(self) -> list[Update]:

@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable, first_tensor, flatten_batch
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, first_tensor, flatten_batch
 from infobounds.nets import OUTPUTS, GaussianHead, mlp, reparameterize
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
@@ -79,12 +79,12 @@ class GWAEConfig:
     coef_entropy: float = 0.03  # lambda_H, weight of the negative encoder entropy (paper: 0.03)
     distance_scale_init: float = 2.5  # initial kappa (paper: 2.5)
     kernel_scales: tuple[float, ...] = (1.0,)  # IMQ scales of the MMD, multiples of 2 d_z
-    lr: float = 1e-3  # Adam (paper: RMSprop 1e-4)
+    optim: OptimizerConfig = OptimizerConfig()  # Adam (paper: RMSprop, lr 1e-4)
 
     def __post_init__(self) -> None:
         require_non_empty(input_shape=self.input_shape, kernel_scales=self.kernel_scales)
         require_positive(input_shape=self.input_shape, latent_dim=self.latent_dim, hidden=self.hidden,
-                         distance_scale_init=self.distance_scale_init, kernel_scales=self.kernel_scales, lr=self.lr)
+                         distance_scale_init=self.distance_scale_init, kernel_scales=self.kernel_scales)
         require_choice("output", self.output, OUTPUTS)
         require_choice("prior", self.prior, PRIORS)
         require_at_least(2, prior_components=self.prior_components)
@@ -201,4 +201,4 @@ class GWAE(Trainable):
             metrics={"kappa": self.log_kappa.exp().detach()})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr)]
+        return [Player("main", list(self.parameters()), self.config.optim)]

@@ -40,7 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.mi import infonce_lower_bound
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, parameters_of
 from infobounds.models.gan import GANConfig, build_bodies
 from infobounds.validation import require_at_least, require_non_negative, require_positive
 
@@ -60,16 +60,16 @@ class InfoGANConfig:
     q_hidden: int = 128  # width of Q's own head on the shared body (paper: 128)
     lambda_categorical: float = 1.0  # weight of L_I for c_cat (paper: 1)
     lambda_continuous: float = 0.1  # weight of L_I for c_cont (paper: smaller than 1)
-    lr_generator: float = 1e-3  # Adam (paper: 1e-3 for G)
-    lr_discriminator: float = 1e-3  # (paper: 2e-4; at 2e-4 the quick run's L_I leaves 0 later, see the chapter)
-    adam_betas: tuple[float, float] = (0.5, 0.999)
+    generator_optim: OptimizerConfig = OptimizerConfig(lr=1e-3, betas=(0.5, 0.999))  # Adam (paper: lr 1e-3 for G)
+    # (paper: lr 2e-4; at 2e-4 the quick run's L_I leaves 0 later, see the chapter)
+    discriminator_optim: OptimizerConfig = OptimizerConfig(lr=1e-3, betas=(0.5, 0.999))
 
     def __post_init__(self) -> None:
         require_at_least(2, n_categories=self.n_categories)
         require_non_negative(n_continuous=self.n_continuous, noise_dim=self.noise_dim,
                              lambda_categorical=self.lambda_categorical, lambda_continuous=self.lambda_continuous)
-        require_positive(q_hidden=self.q_hidden, lr_discriminator=self.lr_discriminator)
-        self.gan_config()  # validates body, shapes and learning rates
+        require_positive(q_hidden=self.q_hidden)
+        self.gan_config()  # validates body and shapes
 
     @property
     def latent_dim(self) -> int:
@@ -79,13 +79,14 @@ class InfoGANConfig:
         """The GAN bodies' configuration (non-saturating loss, sigmoid output for images)."""
         return GANConfig(loss="nonsaturating", body=self.body, data_shape=self.data_shape,
                          latent_dim=self.latent_dim, hidden=self.hidden, channels=self.channels,
-                         output="sigmoid", lr_generator=self.lr_generator, lr_critic=self.lr_discriminator,
-                         adam_betas=self.adam_betas)
+                         output="sigmoid", generator_optim=self.generator_optim,
+                         critic_optim=self.discriminator_optim)
 
     @classmethod
     def paper(cls) -> "InfoGANConfig":
         """The MNIST setting of Chen et al. (2016): conv D/Q and G, 62-d noise, Cat(10) + 2 codes."""
-        return cls(body="dcgan", channels=(64, 128), hidden=(1024,), lr_discriminator=2e-4)
+        return cls(body="dcgan", channels=(64, 128), hidden=(1024,),
+                   discriminator_optim=OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)))
 
 
 class InfoGAN(Trainable):
@@ -201,9 +202,8 @@ class InfoGAN(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("discriminator", parameters_of(self.body, self.d_head, self.q_head),
-                       lr=c.lr_discriminator, betas=c.adam_betas),
-                Player("generator", parameters_of(self.generator), lr=c.lr_generator, betas=c.adam_betas)]
+        return [Player("discriminator", parameters_of(self.body, self.d_head, self.q_head), c.discriminator_optim),
+                Player("generator", parameters_of(self.generator), c.generator_optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("discriminator", self.discriminator_loss), Update("generator", self.generator_loss)]

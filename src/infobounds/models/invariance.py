@@ -44,7 +44,7 @@ from torch.nn import functional as F
 from infobounds.bounds.discrete import plugin_entropy
 from infobounds.bounds.gaussian import kl_diagonal_gaussians
 from infobounds.models.adversary import AttributeAdversary
-from infobounds.models.base import LossTerms, Player, Trainable, Update, check_batch, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, check_batch, parameters_of
 from infobounds.models.vib import VIB, VIBConfig
 from infobounds.nets import reparameterize
 from infobounds.validation import require_at_least, require_choice, require_non_negative, require_positive
@@ -58,7 +58,8 @@ class InvarianceConfig:
     """Defaults are the quick profile's (binary Coloured Fashion-MNIST at 14x14, two environments)."""
 
     criterion: str = "erm"  # "erm", "dann", "cdann", "irm" or "vrex"
-    # Encoder and classifier; beta = 0 is ERM (IRM's MLP: 2x14x14 -> 390 -> 390 -> 1, no bottleneck)
+    # Encoder and classifier; beta = 0 is ERM (IRM's MLP: 2x14x14 -> 390 -> 390 -> 1, no bottleneck).
+    # They train with optim below, so vib.optim must be left at its default.
     vib: VIBConfig = field(default_factory=lambda: VIBConfig(
         input_dim=3 * 14 * 14, hidden=(128, 128), latent_dim=32, n_classes=2, beta=0.0))
     n_environments: int = 2  # m, number of training environments (e in 0..m-1)
@@ -66,16 +67,18 @@ class InvarianceConfig:
     anneal_steps: int = 100  # steps with lambda = 1 before it jumps (IRM's Coloured MNIST: 190)
     discriminator_hidden: tuple[int, ...] = (64,)  # d(e|z) or d(e|z, y) MLP widths (dann, cdann)
     discriminator_steps: int = 1  # discriminator updates per encoder update
-    lr_discriminator: float = 1e-3
-    weight_decay: float = 1e-3  # L2 on encoder and classifier (IRM: 0.0011)
+    optim: OptimizerConfig = OptimizerConfig(weight_decay=1e-3)  # Adam of encoder and classifier (IRM: L2 0.0011)
+    discriminator_optim: OptimizerConfig = OptimizerConfig()  # Adam of the discriminator
 
     def __post_init__(self) -> None:
         require_choice("criterion", self.criterion, CRITERIA)
         require_at_least(2, n_environments=self.n_environments)  # invariance needs at least two
-        require_non_negative(penalty_weight=self.penalty_weight, anneal_steps=self.anneal_steps,
-                             weight_decay=self.weight_decay)
+        require_non_negative(penalty_weight=self.penalty_weight, anneal_steps=self.anneal_steps)
         require_at_least(1, discriminator_steps=self.discriminator_steps)
-        require_positive(discriminator_hidden=self.discriminator_hidden, lr_discriminator=self.lr_discriminator)
+        require_positive(discriminator_hidden=self.discriminator_hidden)
+        if self.vib.optim != OptimizerConfig():
+            raise ValueError(f"InvarianceConfig: the encoder and classifier train with optim, so vib.optim must be "
+                             f"the default, got vib.optim={self.vib.optim!r}")
 
     @property
     def penalty(self) -> str | None:
@@ -183,10 +186,9 @@ class InvariantClassifier(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        players = [Player("main", parameters_of(self.vib), lr=c.vib.lr, betas=c.vib.adam_betas,
-                          weight_decay=c.weight_decay)]
+        players = [Player("main", parameters_of(self.vib), c.optim)]
         if self.discriminator is not None:
-            players.append(self.discriminator.player("discriminator", lr=c.lr_discriminator, betas=c.vib.adam_betas))
+            players.append(self.discriminator.player("discriminator", c.discriminator_optim))
         return players
 
     def schedule(self) -> list[Update]:

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians
-from infobounds.models.base import LossTerms, Player, Trainable, check_batch
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
 from infobounds.validation import require_at_least, require_positive
 
@@ -48,11 +48,11 @@ class IVAEConfig:
     n_aux: int = 8  # number of values of the discrete auxiliary variable u
     hidden: tuple[int, ...] = (64, 64)  # MLP widths of encoder and decoder
     decoder_std: float = 0.1  # initial value of the learned decoder standard deviation
-    lr: float = 1e-3  # Adam learning rate (paper: 1e-3)
+    optim: OptimizerConfig = OptimizerConfig()  # Adam (paper: lr 1e-3)
 
     def __post_init__(self) -> None:
         require_positive(data_dim=self.data_dim, latent_dim=self.latent_dim, hidden=self.hidden,
-                         decoder_std=self.decoder_std, lr=self.lr)
+                         decoder_std=self.decoder_std)
         require_at_least(1, n_aux=self.n_aux)
 
 
@@ -88,4 +88,4 @@ class IVAE(Trainable):
         return LossTerms(terms={"distortion": distortion, "rate": rate})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr)]
+        return [Player("main", list(self.parameters()), self.config.optim)]

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms
+from infobounds.models.base import LossTerms, OptimizerConfig
 from infobounds.models.multimodal import BimodalVAE
 from infobounds.nets import reparameterize
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
@@ -68,13 +68,12 @@ class MEMEConfig:
     supervision_weight: float = 1.0  # weight of -log q(t|s); 1 is the bound (paper: 10)
     n_pseudo: int = 20  # pseudo-inputs per modality for the mixture prior of unpaired data
     prior_term: str = "weighted"  # "weighted": the proved bound; "expected_kl": the authors' surrogate
-    lr: float = 1e-3  # Adam learning rate
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
 
     def __post_init__(self) -> None:
         require_choice("prior_term", self.prior_term, PRIOR_TERMS)
         require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden)
-        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
-                         lr=self.lr)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden)
         require_at_least(1, n_samples=self.n_samples, n_pseudo=self.n_pseudo)
         require_non_negative(supervision_weight=self.supervision_weight)
 
@@ -92,7 +91,7 @@ class MEME(BimodalVAE):
     pairs that miss a modality."""
 
     def __init__(self, config: MEMEConfig = MEMEConfig()):
-        super().__init__(config.x_shape, config.y_shape, config.latent_dim, config.hidden, config.lr)
+        super().__init__(config.x_shape, config.y_shape, config.latent_dim, config.hidden, config.optim)
         self.config = config
         # Pseudo-inputs u^x_n, u^y_n in [0, 1] (through a sigmoid), learned with the rest.
         self.pseudo_logits = nn.ParameterList([

@@ -38,11 +38,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, parameters_of
 from infobounds.models.multimodal import unpack_paired_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
-from infobounds.validation import (require_adam_betas, require_at_least, require_choice, require_non_empty,
-                                   require_non_negative, require_positive)
+from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
+                                   require_positive)
 
 OUTPUTS = ("sigmoid", "linear")
 HEADS = ("xz", "yz", "x", "y", "xy", "gen_xz", "gen_yz")
@@ -58,9 +58,9 @@ class MMGANConfig:
     hidden: tuple[int, ...] = (128, 128)  # widths of the generators and encoders
     disc_hidden: tuple[int, ...] = (128, 128)  # widths of every discriminator head
     output: str = "linear"  # generator output: "linear" (vectors) or "sigmoid" (images in [0, 1])
-    lr: float = 2e-4  # Adam learning rate of generators and encoders
-    disc_lr: float = 2e-4  # Adam learning rate of the discriminator heads
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas of both players (the usual GAN setting)
+    # Adam of generators and encoders, and of the discriminator heads (betas: the usual GAN setting)
+    optim: OptimizerConfig = OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))
+    disc_optim: OptimizerConfig = OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))
     disc_steps: int = 1  # discriminator updates per generator update
     unpaired_weight: float = 1.0  # weight of the ALI losses of pairs with a missing modality
     cycle_weight: float = 0.0  # weight of the latent cycle ||E_m(G_m(z)) - z||^2 (0: the pure game)
@@ -69,8 +69,7 @@ class MMGANConfig:
         require_choice("output", self.output, OUTPUTS)
         require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden, disc_hidden=self.disc_hidden)
         require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
-                         disc_hidden=self.disc_hidden, lr=self.lr, disc_lr=self.disc_lr)
-        require_adam_betas(betas=self.betas)
+                         disc_hidden=self.disc_hidden)
         require_at_least(1, disc_steps=self.disc_steps)
         require_non_negative(unpaired_weight=self.unpaired_weight, cycle_weight=self.cycle_weight)
 
@@ -202,8 +201,8 @@ class MultimodalGAN(Trainable):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("disc", list(self.heads.parameters()), lr=c.disc_lr, betas=c.betas),
-                Player("main", parameters_of(self.generators, self.encoders), lr=c.lr, betas=c.betas)]
+        return [Player("disc", list(self.heads.parameters()), c.disc_optim),
+                Player("main", parameters_of(self.generators, self.encoders), c.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("disc", self.disc_loss, self.config.disc_steps), Update("main", self.loss)]

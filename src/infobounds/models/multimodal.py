@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms, Player, Trainable
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable
 from infobounds.nets import GaussianHead, mlp, reparameterize
 from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
@@ -101,13 +101,12 @@ class MultimodalConfig:
     hidden: tuple[int, ...] = (256,)  # MLP widths of every encoder; decoders mirror them
     beta: float = 1.0  # weight of the KL (rate) terms; 1 is the ELBO
     jmvae_alpha: float = 1.0  # JMVAE-kl: weight of KL(q(z|x,y) || q(z|m)) (paper: 0.01-1)
-    lr: float = 1e-3  # Adam learning rate
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
 
     def __post_init__(self) -> None:
         require_choice("kind", self.kind, KINDS)
         require_non_empty(x_shape=self.x_shape, y_shape=self.y_shape, hidden=self.hidden)
-        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden,
-                         lr=self.lr)
+        require_positive(x_shape=self.x_shape, y_shape=self.y_shape, latent_dim=self.latent_dim, hidden=self.hidden)
         require_non_negative(beta=self.beta, jmvae_alpha=self.jmvae_alpha)
 
     @property
@@ -131,11 +130,11 @@ class BimodalVAE(Trainable):
     """Shared pieces of the book's two-modality VAEs (this chapter's four and MEME): unimodal experts
     q(z|x), q(z|y), Bernoulli decoders p(x|z), p(y|z), a standard-normal prior."""
 
-    def __init__(self, x_shape, y_shape, latent_dim, hidden, lr):
+    def __init__(self, x_shape, y_shape, latent_dim, hidden, optim: OptimizerConfig):
         super().__init__()
         self.shapes = (tuple(x_shape), tuple(y_shape))
         self.latent_dim = latent_dim
-        self.lr = lr
+        self.optim = optim
         dx, dy = math.prod(x_shape), math.prod(y_shape)
         self.experts = nn.ModuleList([_Expert(dx, hidden, latent_dim), _Expert(dy, hidden, latent_dim)])
         self.decoders = nn.ModuleList([mlp(latent_dim, tuple(reversed(hidden)), dx),
@@ -158,7 +157,7 @@ class BimodalVAE(Trainable):
         return self.experts[m](v)
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.lr)]
+        return [Player("main", list(self.parameters()), self.optim)]
 
     # -- generation (the interface of infobounds.metrics.coherence) -------------------------------
     def posterior(self, m: int, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,7 +187,7 @@ class MultimodalVAE(BimodalVAE):
     """JMVAE, MVAE, MMVAE or MoPoE (``MultimodalConfig.kind``) on two image modalities."""
 
     def __init__(self, config: MultimodalConfig = MultimodalConfig()):
-        super().__init__(config.x_shape, config.y_shape, config.latent_dim, config.hidden, config.lr)
+        super().__init__(config.x_shape, config.y_shape, config.latent_dim, config.hidden, config.optim)
         self.config = config
         if config.kind == "jmvae":
             self.joint_expert = _Expert(sum(config.dims), config.hidden, config.latent_dim)

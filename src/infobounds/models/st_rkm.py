@@ -32,9 +32,9 @@ from functools import partial
 import torch
 from torch import nn
 
-from infobounds.models.base import LossTerms, Player, Trainable, check_batch, first_tensor
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, check_batch, first_tensor
 from infobounds.nets import mlp
-from infobounds.optim.cayley import CayleyAdam
+from infobounds.optim.cayley import CAYLEY_BETAS, CayleyAdam
 from infobounds.validation import (require_choice, require_non_empty, require_non_negative, require_positive,
                                    require_probability)
 
@@ -53,22 +53,26 @@ class StRKMConfig:
     noise_std: float = 1e-3  # sigma of the latent noise (paper: 1e-3)
     projection_weight: float = 1.0  # lambda (paper: 1)
     reconstruction_weight: float = 1.0  # c (paper: c_accu = 1)
-    lr: float = 1e-3  # Adam for phi and psi (paper: 2e-4)
-    lr_stiefel: float = 1e-3  # Cayley Adam for U (paper: 1e-4)
+    optim: OptimizerConfig = OptimizerConfig(betas=CAYLEY_BETAS)  # Adam for phi and psi (paper: lr 2e-4)
+    # Cayley Adam for U (paper: lr 1e-4); its rate decays with optim's, and it has no weight decay
+    stiefel_optim: OptimizerConfig = OptimizerConfig(betas=CAYLEY_BETAS)
     center_momentum: float = 0.01  # update rate of the running feature mean used at evaluation
 
     def __post_init__(self) -> None:
         require_choice("objective", self.objective, OBJECTIVES)
         require_non_empty(input_shape=self.input_shape)
         require_positive(input_shape=self.input_shape, hidden=self.hidden, latent_dim=self.latent_dim,
-                         feature_dim=self.feature_dim, lr=self.lr, lr_stiefel=self.lr_stiefel,
-                         center_momentum=self.center_momentum)
+                         feature_dim=self.feature_dim, center_momentum=self.center_momentum)
         if self.latent_dim > self.feature_dim:
             raise ValueError(f"latent_dim must be <= feature_dim, got latent_dim={self.latent_dim} and "
                              f"feature_dim={self.feature_dim}")
         require_non_negative(noise_std=self.noise_std, projection_weight=self.projection_weight,
                              reconstruction_weight=self.reconstruction_weight)
         require_probability(center_momentum=self.center_momentum)
+        s = self.stiefel_optim
+        if (s.weight_decay, s.decay, s.decay_every) != (0.0, 1.0, 0):
+            raise ValueError(f"stiefel_optim sets only U's rate and betas (U has no weight decay, and its rate "
+                             f"decays with optim's), got {s!r}")
 
     @property
     def input_dim(self) -> int:
@@ -132,18 +136,19 @@ class StRKM(Trainable):
         orthogonality = (self.U.T @ self.U - torch.eye(c.latent_dim, device=x.device)).abs().max()
         return LossTerms(terms=terms, weights=weights, metrics={"orthogonality_error": orthogonality.detach()})
 
-    def make_optimizer(self, params: list[nn.Parameter], lr: float) -> CayleyAdam:
-        """One optimiser for the model (the paper's two, as parameter groups): Cayley Adam with rate
-        ``lr_stiefel`` for U, Adam with rate ``lr`` for the networks."""
+    def make_optimizer(self, params: list[nn.Parameter], optim: OptimizerConfig) -> CayleyAdam:
+        """One optimiser for the model (the paper's two, as parameter groups): Cayley Adam with the
+        config's ``stiefel_optim`` rate and betas for U, Adam with ``optim``'s for the networks."""
         stiefel = [p for p in params if p is self.U]
         others = [p for p in params if p is not self.U]
-        groups = [{"params": others, "stiefel": False, "lr": lr}]
+        groups = [{"params": others, "stiefel": False, "lr": optim.lr, "betas": optim.betas}]
         if stiefel:
-            groups.append({"params": stiefel, "stiefel": True, "lr": self.config.lr_stiefel})
-        return CayleyAdam(groups, lr=lr)
+            s = self.config.stiefel_optim
+            groups.append({"params": stiefel, "stiefel": True, "lr": s.lr, "betas": s.betas})
+        return CayleyAdam(groups, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr, optimizer=self.make_optimizer)]
+        return [Player("main", list(self.parameters()), self.config.optim, optimizer=self.make_optimizer)]
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, batch_size: int = 2000) -> dict:

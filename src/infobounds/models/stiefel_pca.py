@@ -19,9 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from infobounds.models.base import LossTerms, Player, Trainable
-from infobounds.optim.cayley import CayleyAdam
-from infobounds.validation import require_positive
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable
+from infobounds.optim.cayley import CAYLEY_BETAS, CayleyAdam, cayley_adam
 
 
 class StiefelPCA(Trainable):
@@ -31,16 +30,15 @@ class StiefelPCA(Trainable):
     is :math:`\\max|U^\\top U - I|` of the iterate the step starts from.
     """
 
-    def __init__(self, u0: torch.Tensor, lr: float = 0.2):
+    def __init__(self, u0: torch.Tensor, optim: OptimizerConfig = OptimizerConfig(lr=0.2, betas=CAYLEY_BETAS)):
         super().__init__()
-        require_positive(lr=lr)
         if u0.ndim != 2 or u0.shape[0] < u0.shape[1]:
             raise ValueError(f"u0 must be an (ell, m) matrix with ell >= m, got shape {tuple(u0.shape)}")
         error = CayleyAdam.orthogonality_error(u0)
         if error > 1e-5:
             raise ValueError(f"u0 must have orthonormal columns (max |U^T U - I| = {error:.1e}); take the Q of a QR")
         self.u = nn.Parameter(u0.clone())
-        self.lr = lr
+        self.optim = optim  # Cayley Adam's settings
 
     def trace(self, cov: torch.Tensor) -> torch.Tensor:
         """:math:`\\operatorname{tr}(U^\\top C U)` for a symmetric (ell, ell) ``cov``."""
@@ -54,4 +52,4 @@ class StiefelPCA(Trainable):
         return LossTerms({"neg_trace": -self.trace(cov)}, metrics={"orthogonality_error": error})
 
     def players(self) -> list[Player]:
-        return [Player("main", [self.u], lr=self.lr, optimizer=lambda params, lr: CayleyAdam(params, lr=lr))]
+        return [Player("main", [self.u], self.optim, optimizer=cayley_adam)]

@@ -36,9 +36,9 @@ import torch
 from torch import nn
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians
-from infobounds.models.base import LossTerms, Player, Trainable, check_batch
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, check_batch
 from infobounds.nets import GaussianHead, mlp, reparameterize
-from infobounds.validation import require_non_empty, require_non_negative, require_positive, require_probability
+from infobounds.validation import require_non_empty, require_non_negative, require_positive
 
 
 def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -66,13 +66,9 @@ class GaussianRegressor(nn.Module):
         return gaussian_nll(y, *self(inputs))
 
 
-def _check_common(source_dim: int, target_dim: int, out_dim: int, hidden: tuple[int, ...], lr: float,
-                  lr_decay: float, lr_decay_every: int) -> None:
+def _check_common(source_dim: int, target_dim: int, out_dim: int, hidden: tuple[int, ...]) -> None:
     require_non_empty(hidden=hidden)
-    require_positive(source_dim=source_dim, target_dim=target_dim, out_dim=out_dim, hidden=hidden, lr=lr,
-                     lr_decay=lr_decay)
-    require_probability(lr_decay=lr_decay)
-    require_non_negative(lr_decay_every=lr_decay_every)
+    require_positive(source_dim=source_dim, target_dim=target_dim, out_dim=out_dim, hidden=hidden)
 
 
 def _unpack(batch, source_dim: int, target_dim: int, out_dim: int, where: str):
@@ -92,13 +88,10 @@ class PredictorConfig:
     out_dim: int = 1  # dimension of y_t
     hidden: tuple[int, ...] = (64, 64)  # MLP widths
     use_source: bool = False  # False: target-only model; True: the joint model without a bottleneck
-    lr: float = 3e-3  # Adam learning rate
-    lr_decay: float = 0.5  # multiply the rate by this ...
-    lr_decay_every: int = 0  # ... every this many steps (0: never)
+    optim: OptimizerConfig = OptimizerConfig(lr=3e-3, decay=0.5)  # Adam; its rate halves every decay_every steps if set
 
     def __post_init__(self) -> None:
-        _check_common(self.source_dim, self.target_dim, self.out_dim, self.hidden, self.lr, self.lr_decay,
-                      self.lr_decay_every)
+        _check_common(self.source_dim, self.target_dim, self.out_dim, self.hidden)
 
 
 class ConditionalPredictor(Trainable):
@@ -124,9 +117,7 @@ class ConditionalPredictor(Trainable):
         return LossTerms(terms={"nll": self.nll(batch).mean()})
 
     def players(self) -> list[Player]:
-        c = self.config
-        return [Player("main", list(self.parameters()), lr=c.lr, lr_decay=c.lr_decay,
-                       lr_decay_every=c.lr_decay_every)]
+        return [Player("main", list(self.parameters()), self.config.optim)]
 
     @torch.no_grad()
     def evaluate(self, x_past: torch.Tensor, y_past: torch.Tensor, y_next: torch.Tensor) -> dict:
@@ -148,14 +139,11 @@ class TEBConfig:
     hidden: tuple[int, ...] = (64, 64)  # widths of the encoder, prior and predictor MLPs
     latent_dim: int = 4  # dimension of the bottleneck Z
     beta: float = 1e-2  # weight of the rate term
-    lr: float = 3e-3  # Adam learning rate
-    lr_decay: float = 0.5  # multiply the rate by this ...
-    lr_decay_every: int = 0  # ... every this many steps (0: never)
+    optim: OptimizerConfig = OptimizerConfig(lr=3e-3, decay=0.5)  # Adam; its rate halves every decay_every steps if set
     std_shift: float = 0.0  # encoder and prior std = softplus(raw + shift)
 
     def __post_init__(self) -> None:
-        _check_common(self.source_dim, self.target_dim, self.out_dim, self.hidden, self.lr, self.lr_decay,
-                      self.lr_decay_every)
+        _check_common(self.source_dim, self.target_dim, self.out_dim, self.hidden)
         require_non_negative(beta=self.beta)
         require_positive(latent_dim=self.latent_dim)
 
@@ -193,9 +181,7 @@ class TEB(Trainable):
                          weights={"rate": self.config.beta})
 
     def players(self) -> list[Player]:
-        c = self.config
-        return [Player("main", list(self.parameters()), lr=c.lr, lr_decay=c.lr_decay,
-                       lr_decay_every=c.lr_decay_every)]
+        return [Player("main", list(self.parameters()), self.config.optim)]
 
     @torch.no_grad()
     def evaluate(self, x_past: torch.Tensor, y_past: torch.Tensor, y_next: torch.Tensor,

@@ -52,7 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
-from infobounds.models.base import LossTerms, Player, Trainable, first_tensor, flatten_batch
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, first_tensor, flatten_batch
 from infobounds.nets import GaussianHead, conv_decoder, conv_encoder, mlp, reparameterize
 from infobounds.profiles import smoke_draws
 from infobounds.validation import (require_at_least, require_choice, require_finite, require_non_empty,
@@ -80,14 +80,14 @@ class VAEConfig:
     prior: str = "standard"  # standard N(0, I), learned "gaussian", or learned "mixture"
     prior_components: int = 10  # components of the mixture prior
     beta: float = 1.0  # weight of the rate; 1 is the ELBO, 1/beta the slope of an R-D point
-    lr: float = 1e-3  # Adam learning rate
+    optim: OptimizerConfig = OptimizerConfig()  # Adam
     std_shift: float = 0.0  # encoder sigma = softplus(raw + std_shift) + 1e-4
 
     def __post_init__(self) -> None:
         require_non_negative(beta=self.beta)
         require_non_empty(input_shape=self.input_shape)
         require_positive(latent_dim=self.latent_dim, input_shape=self.input_shape, decoder_std=self.decoder_std,
-                         lr=self.lr, hidden=self.hidden, conv_channels=self.conv_channels)
+                         hidden=self.hidden, conv_channels=self.conv_channels)
         require_choice("body", self.body, BODIES)
         require_choice("decoder", self.decoder, DECODERS)
         require_choice("prior", self.prior, PRIORS)
@@ -108,7 +108,7 @@ class VAEConfig:
     @classmethod
     def rate_distortion(cls, dim: int, slope: float, *, hidden: tuple[int, ...] = (64, 64),
                         latent_dim: int | None = None, prior: str = "gaussian", activation: str = "softplus",
-                        lr: float = 1e-3, prior_components: int = 10) -> "VAEConfig":
+                        optim: OptimizerConfig = OptimizerConfig(), prior_components: int = 10) -> "VAEConfig":
         """The R-D upper-bound model of a ``dim``-d source at slope ``-slope`` of R(D).
 
         Squared-error distortion and ``beta = 1 / slope``: minimising D + beta R is minimising
@@ -118,7 +118,7 @@ class VAEConfig:
             raise ValueError(f"slope must be positive, got {slope}")
         return cls(input_shape=(dim,), hidden=hidden, latent_dim=latent_dim or dim, activation=activation,
                    decoder="squared_error", prior=prior, prior_components=prior_components, beta=1.0 / slope,
-                   lr=lr)
+                   optim=optim)
 
 
 class VAE(Trainable):
@@ -160,7 +160,6 @@ class VAE(Trainable):
             self.prior_means = nn.Parameter(torch.randn(c.prior_components, k))  # (C, K)
             self.prior_logvars = nn.Parameter(torch.zeros(c.prior_components, k))  # (C, K)
             self.prior_logits = nn.Parameter(torch.zeros(c.prior_components))  # (C,)
-        self.lr = c.lr
 
     # -- shapes -------------------------------------------------------------------------------
     def flatten_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -237,7 +236,7 @@ class VAE(Trainable):
         return LossTerms(terms=terms, weights={"rate": self.config.beta})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr)]
+        return [Player("main", list(self.parameters()), self.config.optim)]
 
     # -- bounds on log q(x) -------------------------------------------------------------------------
     def _check_likelihood(self, what: str) -> None:

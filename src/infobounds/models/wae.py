@@ -40,7 +40,8 @@ import torch
 from torch.nn import functional as F
 
 from infobounds.bounds.transport import mmd
-from infobounds.models.base import LossTerms, Player, Trainable, Update, first_tensor, flatten_batch, parameters_of
+from infobounds.models.base import (LossTerms, OptimizerConfig, Player, Trainable, Update, first_tensor, flatten_batch,
+                                    parameters_of)
 from infobounds.nets import OUTPUTS, mlp
 from infobounds.validation import require_choice, require_non_empty, require_non_negative, require_positive
 
@@ -57,12 +58,12 @@ class WAEConfig:
     prior_std: float = 1.0  # sigma_z of the prior N(0, sigma_z^2 I) (paper: 1 on MNIST, sqrt 2 on CelebA)
     lam: float = 10.0  # lambda, weight of the latent penalty (paper's WAE-MMD: 10 MNIST, 100 CelebA)
     kernel_scales: tuple[float, ...] = (1.0,)  # IMQ kernel scales C, as multiples of 2 d_z sigma_z^2
-    lr: float = 1e-3  # Adam, encoder and decoder (paper: 1e-3 MNIST, 3e-4 CelebA)
+    optim: OptimizerConfig = OptimizerConfig()  # Adam, encoder and decoder (paper: lr 1e-3 MNIST, 3e-4 CelebA)
 
     def __post_init__(self) -> None:
         require_non_empty(input_shape=self.input_shape, kernel_scales=self.kernel_scales)
         require_positive(input_shape=self.input_shape, latent_dim=self.latent_dim, hidden=self.hidden,
-                         prior_std=self.prior_std, kernel_scales=self.kernel_scales, lr=self.lr)
+                         prior_std=self.prior_std, kernel_scales=self.kernel_scales)
         require_choice("output", self.output, OUTPUTS)
         require_non_negative(lam=self.lam)
 
@@ -77,12 +78,13 @@ class WAEGANConfig(WAEConfig):
 
     lam: float = 1.0  # (paper's WAE-GAN: 1 on MNIST and CelebA)
     disc_hidden: tuple[int, ...] = (256, 256)  # discriminator widths (paper: 4 layers of 512 / 1024)
-    lr_discriminator: float = 5e-4  # Adam, discriminator (paper: 5e-4 MNIST, 1e-3 CelebA)
+    # Adam, discriminator (paper: lr 5e-4 MNIST, 1e-3 CelebA)
+    discriminator_optim: OptimizerConfig = OptimizerConfig(lr=5e-4)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require_non_empty(disc_hidden=self.disc_hidden)
-        require_positive(disc_hidden=self.disc_hidden, lr_discriminator=self.lr_discriminator)
+        require_positive(disc_hidden=self.disc_hidden)
 
 
 class WAEMMD(Trainable):
@@ -137,7 +139,7 @@ class WAEMMD(Trainable):
         return LossTerms(terms={"cost": cost, "mmd": penalty}, weights={"mmd": self.config.lam})
 
     def players(self) -> list[Player]:
-        return [Player("main", list(self.parameters()), lr=self.config.lr)]
+        return [Player("main", list(self.parameters()), self.config.optim)]
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, batch_size: int = 1000) -> dict:
@@ -187,8 +189,8 @@ class WAEGAN(WAEMMD):
 
     def players(self) -> list[Player]:
         c = self.config
-        return [Player("main", parameters_of(self.encoder, self.decoder_net), lr=c.lr),
-                Player("discriminator", parameters_of(self.discriminator), lr=c.lr_discriminator)]
+        return [Player("main", parameters_of(self.encoder, self.decoder_net), c.optim),
+                Player("discriminator", parameters_of(self.discriminator), c.discriminator_optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("discriminator", self.discriminator_loss), Update("main", self.loss)]

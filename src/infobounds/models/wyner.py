@@ -73,7 +73,7 @@ from torch.nn import functional as F
 
 from infobounds.bounds.gaussian import LOG_2PI, kl_diagonal_gaussians, log_normal_density
 from infobounds.bounds.mi import infonce_lower_bound
-from infobounds.models.base import LossTerms, Player, Trainable, Update, parameters_of
+from infobounds.models.base import LossTerms, OptimizerConfig, Player, Trainable, Update, parameters_of
 from infobounds.validation import (require_at_least, require_choice, require_non_empty, require_non_negative,
                                    require_positive)
 
@@ -97,8 +97,8 @@ class WynerConfig:
     cond_weight: float = 1.0  # alpha, weight of the marginal encoders' KL terms
     critic_hidden: tuple[int, ...] = (64, 64)  # widths of the density-ratio classifiers
     critic_steps: int = 1  # classifier updates per model update
-    lr: float = 1e-3  # Adam learning rate of the model (encoders and decoders)
-    critic_lr: float = 1e-3  # Adam learning rate of the classifiers
+    optim: OptimizerConfig = OptimizerConfig()  # Adam of the model (encoders and decoders)
+    critic_optim: OptimizerConfig = OptimizerConfig(betas=(0.5, 0.999))  # Adam of the classifiers
     min_log_std: float = -4.0  # lower clamp of the Gaussian decoders' log standard deviation
 
     def __post_init__(self) -> None:
@@ -117,7 +117,6 @@ class WynerConfig:
                              "decoder set reverse_weight=0")
         require_non_negative(ci_anneal_steps=self.ci_anneal_steps)
         require_at_least(1, critic_steps=self.critic_steps)
-        require_positive(lr=self.lr, critic_lr=self.critic_lr)
 
     @property
     def x_dim(self) -> int:
@@ -361,7 +360,7 @@ class VariationalWyner(Trainable):
         model = parameters_of(self.joint_encoder, self.x_encoder, self.y_encoder, self.x_decoder, self.y_decoder,
                               *([self.u_encoder, self.v_encoder] if c.local_dim else []))
         critics = parameters_of(self.ci_critic, self.ci_model_critic, self.rev_critic)
-        return [Player("critic", critics, lr=c.critic_lr, betas=(0.5, 0.999)), Player("main", model, lr=c.lr)]
+        return [Player("critic", critics, c.critic_optim), Player("main", model, c.optim)]
 
     def schedule(self) -> list[Update]:
         return [Update("critic", self.critic_loss, self.config.critic_steps), Update("main", self.loss)]

@@ -39,6 +39,10 @@ from typing import Iterable
 
 import torch
 
+from infobounds.core import OptimizerConfig
+
+CAYLEY_BETAS = (0.9, 0.99)  # CayleyAdam's default moment decay rates
+
 
 class CayleyAdam(torch.optim.Optimizer):
     """Adam with a Cayley retraction for matrices with orthonormal columns.
@@ -53,7 +57,7 @@ class CayleyAdam(torch.optim.Optimizer):
     weight_decay : L2 penalty added to the gradient of ``stiefel=False`` groups only.
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.99),
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = CAYLEY_BETAS,
                  eps: float = 1e-8, q: float = 0.5, weight_decay: float = 0.0, stiefel: bool = True):
         if lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
@@ -145,3 +149,9 @@ class CayleyAdam(torch.optim.Optimizer):
             x_new = x - alpha * left @ torch.linalg.solve(small, right.T @ x)  # the Cayley transform
             state["x"] = x_new
             p.copy_(x_new.to(p.dtype))
+
+
+def cayley_adam(params: Iterable, optim: OptimizerConfig) -> CayleyAdam:
+    """A :class:`CayleyAdam` with ``optim``'s rate, betas and weight decay: the optimiser factory of a
+    :class:`~infobounds.core.Player` (the training loop applies ``optim``'s rate decay)."""
+    return CayleyAdam(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)

@@ -28,7 +28,7 @@ __all__ = ["Checkpointer", "TrainingState"]
 
 
 def make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
-    """One optimiser per player: its own factory's, else (fused) Adam with its settings."""
+    """One optimiser per player: its own factory's, else (fused) Adam with its ``optim`` settings."""
     names = [p.name for p in players]
     if len(set(names)) != len(names):
         raise ValueError(f"player names must be unique, got {names}")
@@ -38,22 +38,24 @@ def make_optimizers(players: list[Player]) -> dict[str, torch.optim.Optimizer]:
         if not params:
             raise ValueError(f"player {p.name!r} has no trainable parameters")
         if p.optimizer is not None:
-            optimizers[p.name] = p.optimizer(params, p.lr)
+            optimizers[p.name] = p.optimizer(params, p.optim)
         else:
             # The fused kernel updates every tensor in one pass instead of a Python loop over them,
             # which on CPU is a visible share of a small model's step.
             fused = all(q.is_floating_point() and q.device.type in ("cpu", "cuda") for q in params)
-            optimizers[p.name] = torch.optim.Adam(params, lr=p.lr, betas=p.betas, weight_decay=p.weight_decay,
+            o = p.optim
+            optimizers[p.name] = torch.optim.Adam(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay,
                                                   fused=fused)
     return optimizers
 
 
 def make_schedulers(players: list[Player], optimizers: dict) -> dict:
-    """A step decay of the learning rate for each player that asks for one."""
+    """A step decay of the learning rate for each player whose ``optim`` asks for one."""
     return {
-        p.name: torch.optim.lr_scheduler.StepLR(optimizers[p.name], step_size=p.lr_decay_every, gamma=p.lr_decay)
+        p.name: torch.optim.lr_scheduler.StepLR(optimizers[p.name], step_size=p.optim.decay_every,
+                                                gamma=p.optim.decay)
         for p in players
-        if p.lr_decay_every > 0 and p.lr_decay < 1
+        if p.optim.decay_every > 0 and p.optim.decay < 1
     }
 
 
