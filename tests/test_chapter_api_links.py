@@ -40,6 +40,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The book's Sphinx extension: a role resolves here as it does in the build.
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from infobounds_api import locate as resolve  # noqa: E402
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
 PACKAGE = "infobounds"
@@ -100,23 +104,6 @@ def roles(prose: list[tuple[int, str]]) -> list[tuple[int, str, str]]:
                 content = explicit[1]
             found.append((number, match["kind"], content.lstrip("~!.")))
     return found
-
-
-def resolve(dotted: str):
-    """The object a dotted ``infobounds`` path names: its longest importable module prefix, then
-    attributes; ``None`` when there is none."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attribute in parts[cut:]:
-            obj = getattr(obj, attribute, None)
-            if obj is None:
-                return None
-        return obj
-    return None
 
 
 def kind_of(obj) -> str:

@@ -126,8 +126,9 @@ def adapt_docstring(app, what, name, obj, options, lines):
 
 # --- names ---------------------------------------------------------------------------------------
 
-def _locate(path: str):
-    """The object a dotted path names (a module, then attributes), or None."""
+def locate(path: str):
+    """The object a dotted path names (its longest importable module prefix, then attributes), or None;
+    also what tests/test_chapter_api_links.py resolves the chapters' roles with."""
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
         try:
@@ -156,7 +157,7 @@ def candidates(target: str, module: str | None, documented) -> list[str]:
     found = []
     for prefix in ([module] if module else []) + [""]:
         path = f"{prefix}.{target}" if prefix else target
-        if path.split(".")[0] == PACKAGE and (obj := _locate(path)) is not None:
+        if path.split(".")[0] == PACKAGE and (obj := locate(path)) is not None:
             if (name := _canonical(obj)) and name in documented:
                 found.append(name)
     # The one documented object whose name ends with the target's last part: for a short name within
@@ -192,7 +193,7 @@ def external(target: str, module: str | None = None) -> bool:
     a builtin, or a type variable of a signature."""
     head = target.lstrip(".~").split(".")[0]
     if head == PACKAGE:
-        obj = _locate(target.lstrip(".~"))
+        obj = locate(target.lstrip(".~"))
         return isinstance(obj, typing.TypeVar)
     if hasattr(builtins, head):
         return True
